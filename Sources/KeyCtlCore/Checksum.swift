@@ -1,0 +1,72 @@
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib) and base62
+// (digits 0-9A-Za-z), the two pieces of the key checksum of SPEC §2.
+
+public enum CRC32 {
+    private static let table: [UInt32] = (0..<256).map { n -> UInt32 in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    public static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xff)] ^ (crc >> 8) }
+        return crc ^ 0xFFFF_FFFF
+    }
+}
+
+public enum Base62 {
+    public static let alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    @inline(__always) public static func isDigit(_ c: UInt8) -> Bool { value(of: c) != nil }
+
+    public static func value(of c: UInt8) -> Int? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(c - UInt8(ascii: "0"))
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return Int(c - UInt8(ascii: "A")) + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return Int(c - UInt8(ascii: "a")) + 36
+        default: return nil
+        }
+    }
+
+    /// `value` in base62, most significant digit first, zero-padded to `width` digits.
+    /// Width must be large enough: 62^6 > 2^32, so 6 digits hold any CRC-32.
+    public static func encode(_ value: UInt64, width: Int) -> String {
+        var digits = [UInt8](repeating: alphabet[0], count: width)
+        var rest = value
+        var i = width - 1
+        while rest > 0 && i >= 0 {
+            digits[i] = alphabet[Int(rest % 62)]
+            rest /= 62
+            i -= 1
+        }
+        precondition(rest == 0, "base62 width too small")
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    /// The number written by `text`, nil if a character is not a base62 digit or it overflows.
+    public static func decode<Bytes: Collection>(_ text: Bytes) -> UInt64? where Bytes.Element == UInt8 {
+        var result: UInt64 = 0
+        for c in text {
+            guard let v = value(of: c) else { return nil }
+            let (m, o1) = result.multipliedReportingOverflow(by: 62)
+            let (s, o2) = m.addingReportingOverflow(UInt64(v))
+            if o1 || o2 { return nil }
+            result = s
+        }
+        return result
+    }
+
+    /// `count` base62 digits drawn uniformly from `randomByte` by rejection sampling
+    /// (bytes ≥ 248 are discarded, so every digit has probability exactly 1/62).
+    public static func random(count: Int, randomBytes: (Int) -> [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            for byte in randomBytes(count - out.count + 8) where byte < 248 && out.count < count {
+                out.append(alphabet[Int(byte % 62)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

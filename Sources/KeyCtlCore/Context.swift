@@ -1,0 +1,81 @@
+// Everything a command needs from the world comes in through Context: the clock,
+// the random source, the environment, standard input and the two output streams.
+// The process gets `Context.process()`; tests build one with fixed values.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public struct Context {
+    public var environment: (String) -> String?
+    public var now: () -> Timestamp
+    public var randomBytes: (Int) -> [UInt8]
+    /// The first line of standard input, without its line ending; nil at end of input.
+    public var readLine: () -> String?
+    /// Each returns false when the bytes could not be written.
+    public var writeStdout: ([UInt8]) -> Bool
+    public var writeStderr: ([UInt8]) -> Bool
+    public var stdoutIsTerminal: Bool
+    /// Test hook for the keystore's write path.
+    var faultInjection: ((String) throws -> Void)?
+
+    public init(
+        environment: @escaping (String) -> String?,
+        now: @escaping () -> Timestamp,
+        randomBytes: @escaping (Int) -> [UInt8],
+        readLine: @escaping () -> String?,
+        writeStdout: @escaping ([UInt8]) -> Bool,
+        writeStderr: @escaping ([UInt8]) -> Bool,
+        stdoutIsTerminal: Bool = false
+    ) {
+        self.environment = environment
+        self.now = now
+        self.randomBytes = randomBytes
+        self.readLine = readLine
+        self.writeStdout = writeStdout
+        self.writeStderr = writeStderr
+        self.stdoutIsTerminal = stdoutIsTerminal
+    }
+
+    /// The real process: getenv, the system clock, getrandom(2), fd 0, 1 and 2.
+    public static func process() -> Context {
+        Context(
+            environment: { name in getenv(name).map { String(cString: $0) } },
+            now: { Timestamp(time(nil)) },
+            randomBytes: { count in
+                var rng = SystemRandomNumberGenerator()
+                return (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            },
+            readLine: { Swift.readLine(strippingNewline: true) },
+            writeStdout: { writeFully(1, $0) },
+            writeStderr: { writeFully(2, $0) },
+            stdoutIsTerminal: isatty(1) == 1
+        )
+    }
+
+    func out(_ text: String) -> Bool { writeStdout(Array(text.utf8)) }
+    func err(_ text: String) { _ = writeStderr(Array(text.utf8)) }
+
+    /// A notice for a person, on stderr.
+    func notice(_ text: String) { err("keyctl: \(text)\n") }
+
+    /// Whether to colour output: stdout is a terminal, NO_COLOR is unset, TERM is not dumb.
+    var useColor: Bool {
+        stdoutIsTerminal && environment("NO_COLOR").map({ $0.isEmpty }) ?? true && environment("TERM") != "dumb"
+    }
+}
+
+func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        written += n
+    }
+    return true
+}

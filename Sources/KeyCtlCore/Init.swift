@@ -1,0 +1,39 @@
+enum InitCommand {
+    static func run(_ inv: Invocation) throws -> Int32 {
+        let prefix = inv.arguments.value("prefix") ?? Keystore.defaultPrefix
+        guard Names.isValidPrefix(prefix) else {
+            throw inv.usage("invalid prefix '\(prefix)' (2-10 lowercase letters or digits)")
+        }
+        var maxKeys = Keystore.defaultMaxKeys
+        if let raw = inv.arguments.value("max-keys") {
+            guard let n = Int(raw), Keystore.maxKeysRange.contains(n) else {
+                throw inv.usage("invalid value '\(raw)' for --max-keys (a whole number from 1 to \(Keystore.maxKeysRange.upperBound))")
+            }
+            maxKeys = n
+        }
+        let file = try inv.keystoreFile()
+        let keystore = try file.update(initial: { Keystore(prefix: prefix, maxKeys: maxKeys) }) { keystore, existed in
+            if existed {
+                throw KeyCtlError(.keystoreExists, "there is a keystore at \(file.path) already",
+                    hint: "keep using it, or pass --keystore PATH to make another")
+            }
+            return keystore
+        }
+        if inv.json {
+            var w = JSONWriter()
+            w.raw("{\"keystore\":")
+            w.string(file.path)
+            w.key("version")
+            w.integer(keystore.version)
+            w.key("prefix")
+            w.string(keystore.prefix)
+            w.key("max_keys")
+            w.integer(keystore.maxKeys)
+            w.raw("}\n")
+            try inv.output(w.bytes)
+        } else {
+            inv.context.notice("created keystore \(file.path) (prefix \(prefix), at most \(maxKeys) keys in use)")
+        }
+        return 0
+    }
+}

@@ -1,0 +1,149 @@
+// One run of a command: the parsed command line, the context, and the helpers
+// every command shares (where the keystore is, option values, output).
+
+public struct Invocation {
+    public let arguments: ParsedArguments
+    public let spec: CommandSpec
+    public let context: Context
+    public let now: Timestamp
+
+    var json: Bool { arguments.json }
+    var commandName: String { spec.name.rawValue }
+
+    func usage(_ message: String) -> KeyCtlError { .usage(message, command: commandName) }
+
+    /// SPEC §1: --keystore, else $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json,
+    /// else $HOME/.local/share/keyctl/keystore.json. Empty variables count as unset.
+    public static func keystorePath(option: String?, environment: (String) -> String?) throws -> String {
+        func nonEmpty(_ name: String) -> String? { environment(name).flatMap { $0.isEmpty ? nil : $0 } }
+        if let option {
+            guard !option.isEmpty else { throw KeyCtlError.usage("--keystore needs a path, not an empty string") }
+            return option
+        }
+        if let path = nonEmpty("KEYCTL_KEYSTORE") { return path }
+        if let data = nonEmpty("XDG_DATA_HOME") { return data + "/keyctl/keystore.json" }
+        if let home = nonEmpty("HOME") { return home + "/.local/share/keyctl/keystore.json" }
+        throw KeyCtlError(.keystoreNotFound, "no keystore location: HOME is not set", hint: "pass --keystore PATH or set KEYCTL_KEYSTORE")
+    }
+
+    func keystoreFile() throws -> KeystoreFile {
+        let path = try Invocation.keystorePath(option: arguments.keystorePath, environment: context.environment)
+        var file = KeystoreFile(path: path, lockTimeout: try lockTimeout())
+        file.faultInjection = context.faultInjection
+        return file
+    }
+
+    func lockTimeout() throws -> Double {
+        guard let raw = context.environment("KEYCTL_LOCK_TIMEOUT"), !raw.isEmpty else { return 10 }
+        guard let seconds = Double(raw), seconds >= 0, seconds <= 86400, seconds.isFinite else {
+            throw KeyCtlError.usage("KEYCTL_LOCK_TIMEOUT must be a number of seconds from 0 to 86400, not '\(raw)'")
+        }
+        return seconds
+    }
+
+    /// A DURATION option's seconds, or nil when absent.
+    func duration(_ option: String, minimum: Int64 = 1, maximum: Int64 = DurationParser.maximum) throws -> Int64? {
+        guard let raw = arguments.value(option) else { return nil }
+        guard let seconds = DurationParser.parse(raw) else {
+            throw usage("invalid duration '\(raw)' for --\(option) (use whole numbers with s, m, h, d, w: 90d, 1d12h, 30m)")
+        }
+        guard seconds >= minimum else { throw usage("--\(option) must be at least \(DurationParser.format(minimum)), not '\(raw)'") }
+        guard seconds <= maximum else { throw usage("--\(option) can be at most \(DurationParser.format(maximum)), not '\(raw)'") }
+        return seconds
+    }
+
+    func format() throws -> APIKey.Format {
+        guard let raw = arguments.value("format") else { return .raw }
+        guard let format = APIKey.Format(rawValue: raw) else {
+            throw usage("invalid value '\(raw)' for --format (expected \(Values.formats.joined(separator: ", ")))")
+        }
+        if json { throw usage("--format cannot be combined with --json (the JSON has the raw key in \"key\")") }
+        return format
+    }
+
+    /// Writes data to stdout; a failure is IO_ERROR.
+    func output(_ bytes: [UInt8]) throws {
+        guard context.writeStdout(bytes) else {
+            throw KeyCtlError(.ioError, "could not write to standard output")
+        }
+    }
+
+    func output(_ text: String) throws { try output(Array(text.utf8)) }
+
+    // MARK: Records
+
+    func writeRecord(_ r: KeyRecord, to w: inout JSONWriter, key: String? = nil) {
+        w.raw("{\"id\":")
+        w.string(r.id)
+        w.key("name")
+        w.string(r.name)
+        w.key("hint")
+        w.string(r.hint)
+        w.key("environment")
+        w.string(r.environment.rawValue)
+        w.key("permissions")
+        w.strings(r.permissions.names)
+        w.key("status")
+        w.string(r.status(at: now).rawValue)
+        w.key("created_at")
+        w.time(r.createdAt)
+        w.key("expires_at")
+        w.time(r.expiresAt)
+        w.key("revoked_at")
+        w.time(r.revokedAt)
+        w.key("last_used_at")
+        w.time(r.lastUsedAt)
+        w.key("rotated_from")
+        w.string(r.rotatedFrom)
+        w.key("rotated_to")
+        w.string(r.rotatedTo)
+        if let key {
+            w.key("key")
+            w.string(key)
+        }
+        w.raw("}")
+    }
+
+    func recordJSON(_ r: KeyRecord, key: String? = nil) -> [UInt8] {
+        var w = JSONWriter()
+        writeRecord(r, to: &w, key: key)
+        w.raw("\n")
+        return w.bytes
+    }
+
+    func recordsJSON(_ records: [KeyRecord]) -> [UInt8] {
+        var w = JSONWriter(capacity: 64 + records.count * 360)
+        w.raw("[")
+        for (i, r) in records.enumerated() {
+            if i > 0 { w.raw(",") }
+            writeRecord(r, to: &w)
+        }
+        w.raw("]\n")
+        return w.bytes
+    }
+
+    /// The key's reference for a person: `key_… (name)`.
+    func describe(_ r: KeyRecord) -> String { "\(r.id) (\(r.name))" }
+
+    func time(_ t: Timestamp?, none: String = "-") -> String { t.map(RFC3339.format) ?? none }
+
+    /// Finds a KEY argument; NOT_FOUND says how to find the right one.
+    func resolve(_ reference: String, in keystore: Keystore) throws -> Int {
+        if let i = keystore.index(of: reference) { return i }
+        let shadowed = keystore.keys.contains { $0.name == reference }
+        let hint = shadowed
+            ? "no key in use has that name; a revoked or retiring key is addressed by its id (see 'keyctl list')"
+            : "see 'keyctl list' for ids and names"
+        throw KeyCtlError(.notFound, "no key '\(reference)'", hint: hint)
+    }
+
+    /// Makes a key and its record; the caller adds the record to the keystore.
+    func makeKey(prefix: String, name: String, environment: KeyEnvironment, permissions: Permissions,
+                 expiresAt: Timestamp?, rotatedFrom: String? = nil) -> (APIKey, KeyRecord) {
+        let key = APIKey.generate(prefix: prefix, environment: environment, randomBytes: context.randomBytes)
+        let id = "key_" + Base62.random(count: 16, randomBytes: context.randomBytes)
+        let record = KeyRecord(id: id, name: name, digest: key.digest, hint: key.hint, environment: environment,
+                               permissions: permissions, createdAt: now, expiresAt: expiresAt, rotatedFrom: rotatedFrom)
+        return (key, record)
+    }
+}

@@ -1,0 +1,90 @@
+// Every failure keyctl reports is a KeyCtlError: the spec's code, its exit status,
+// a one-line message (what went wrong) and a hint (what to do). Nothing below the
+// command layer prints or exits; it throws one of these.
+
+/// The error and result codes of SPEC §6, with their exit statuses.
+public enum ErrorCode: String, CaseIterable, Sendable {
+    case invalidAPIKey = "INVALID_API_KEY"
+    case missingAPIKey = "MISSING_API_KEY"
+    case expiredAPIKey = "EXPIRED_API_KEY"
+    case revokedAPIKey = "REVOKED_API_KEY"
+    case forbidden = "FORBIDDEN"
+    case keyLimitReached = "KEY_LIMIT_REACHED"
+    case lastKey = "LAST_KEY"
+    case nameTaken = "NAME_TAKEN"
+    case keystoreExists = "KEYSTORE_EXISTS"
+    /// Not in the spec's table: `rotate` of a key that is revoked or already retiring.
+    /// A rule refusal, so it shares exit status 5 with the others.
+    case keyRevoked = "KEY_REVOKED"
+    case notFound = "NOT_FOUND"
+    case usage = "USAGE"
+    case keystoreCorrupt = "KEYSTORE_CORRUPT"
+    case keystoreNotFound = "KEYSTORE_NOT_FOUND"
+    case ioError = "IO_ERROR"
+    case keystoreBusy = "KEYSTORE_BUSY"
+    case permissionDenied = "PERMISSION_DENIED"
+
+    public var exitStatus: Int32 {
+        switch self {
+        case .invalidAPIKey, .missingAPIKey: return 1
+        case .expiredAPIKey: return 2
+        case .revokedAPIKey: return 3
+        case .forbidden: return 4
+        case .keyLimitReached, .lastKey, .nameTaken, .keystoreExists, .keyRevoked: return 5
+        case .notFound: return 6
+        case .usage: return 64
+        case .keystoreCorrupt: return 65
+        case .keystoreNotFound: return 66
+        case .ioError: return 74
+        case .keystoreBusy: return 75
+        case .permissionDenied: return 77
+        }
+    }
+
+    /// One line for `--help` and the man page: when this code is reported.
+    public var meaning: String {
+        switch self {
+        case .invalidAPIKey: return "verify: the key is unknown, malformed or has a bad checksum"
+        case .missingAPIKey: return "verify: no key was given"
+        case .expiredAPIKey: return "verify: the key has expired"
+        case .revokedAPIKey: return "verify: the key was revoked, or its rotation grace ended"
+        case .forbidden: return "verify --require: the key is valid but lacks that permission"
+        case .keyLimitReached: return "create: the keystore already holds its maximum of keys that are not revoked"
+        case .lastKey: return "revoke: the keystore would be left with no key that is not revoked"
+        case .nameTaken: return "create: a key that is not revoked or retiring already has that name"
+        case .keystoreExists: return "init: there is a keystore at that path already"
+        case .keyRevoked: return "rotate: the key is revoked or already retiring"
+        case .notFound: return "no key with that id or name"
+        case .usage: return "bad command line"
+        case .keystoreCorrupt: return "the keystore is not valid keyctl JSON"
+        case .keystoreNotFound: return "there is no keystore at that path"
+        case .ioError: return "reading or writing failed"
+        case .keystoreBusy: return "the keystore lock was not had within KEYCTL_LOCK_TIMEOUT seconds"
+        case .permissionDenied: return "the keystore is unsafe (writable by others, a link, another owner) or inaccessible"
+        }
+    }
+}
+
+public struct KeyCtlError: Error, Equatable, CustomStringConvertible {
+    public var code: ErrorCode
+    /// What went wrong, lowercase, no trailing period.
+    public var message: String
+    /// What to do about it; may be empty.
+    public var hint: String
+
+    public init(_ code: ErrorCode, _ message: String, hint: String = "") {
+        self.code = code
+        self.message = message
+        self.hint = hint
+    }
+
+    /// The one line a person reads: `keyctl: <message>; <hint>` (no secret ever goes in either).
+    public var description: String {
+        hint.isEmpty ? "keyctl: \(message)" : "keyctl: \(message); \(hint)"
+    }
+
+    public static func usage(_ message: String, command: String? = nil) -> KeyCtlError {
+        let help = command.map { "keyctl \($0) --help" } ?? "keyctl --help"
+        return KeyCtlError(.usage, message, hint: "see '\(help)'")
+    }
+}

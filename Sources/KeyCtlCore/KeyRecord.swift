@@ -1,0 +1,153 @@
+// What the keystore holds about one key. Never the key itself: only its SHA-256
+// digest and a display hint.
+//
+// A key's status is derived, never stored: `revoked_at` in the past means revoked;
+// in the future it means retiring (rotated with a grace period: it verifies until
+// then). Otherwise `expires_at` in the past means expired, else active.
+
+public enum KeyEnvironment: String, CaseIterable, Sendable {
+    case live, test
+}
+
+public enum KeyStatus: String, CaseIterable, Sendable {
+    case active, expired, retiring, revoked
+}
+
+/// A set of permissions; `admin` implies all others.
+public struct Permissions: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let read = Permissions(rawValue: 1)
+    public static let write = Permissions(rawValue: 2)
+    public static let admin = Permissions(rawValue: 4)
+    public static let webhook = Permissions(rawValue: 8)
+
+    /// In the canonical order the keystore and the output use.
+    public static let named: [(String, Permissions)] = [("read", .read), ("write", .write), ("admin", .admin), ("webhook", .webhook)]
+
+    public init?(name: String) {
+        guard let found = Permissions.named.first(where: { $0.0 == name }) else { return nil }
+        self = found.1
+    }
+
+    public var names: [String] { Permissions.named.filter { contains($0.1) }.map { $0.0 } }
+
+    /// Whether a key with these permissions may do what `required` asks.
+    public func grants(_ required: Permissions) -> Bool {
+        contains(.admin) || isSuperset(of: required)
+    }
+}
+
+public struct KeyRecord: Equatable, Sendable {
+    public var id: String
+    public var name: String
+    /// SHA-256 of the whole key string, as 64 lowercase hex digits.
+    public var digest: String
+    public var hint: String
+    public var environment: KeyEnvironment
+    public var permissions: Permissions
+    public var createdAt: Timestamp
+    public var expiresAt: Timestamp?
+    public var revokedAt: Timestamp?
+    public var lastUsedAt: Timestamp?
+    public var rotatedFrom: String?
+    public var rotatedTo: String?
+
+    public init(id: String, name: String, digest: String, hint: String, environment: KeyEnvironment, permissions: Permissions,
+                createdAt: Timestamp, expiresAt: Timestamp? = nil, revokedAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil,
+                rotatedFrom: String? = nil, rotatedTo: String? = nil) {
+        self.id = id
+        self.name = name
+        self.digest = digest
+        self.hint = hint
+        self.environment = environment
+        self.permissions = permissions
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.lastUsedAt = lastUsedAt
+        self.rotatedFrom = rotatedFrom
+        self.rotatedTo = rotatedTo
+    }
+
+    public func status(at now: Timestamp) -> KeyStatus {
+        if let revokedAt, revokedAt <= now { return .revoked }
+        if let expiresAt, expiresAt <= now { return .expired }
+        if revokedAt != nil { return .retiring }
+        return .active
+    }
+
+    /// Counts toward the key limit and the last-key rule, owns its name: active or expired.
+    public var isInUse: Bool { revokedAt == nil }
+}
+
+public struct Keystore: Equatable, Sendable {
+    public static let currentVersion = 1
+    public static let defaultPrefix = "ak"
+    public static let defaultMaxKeys = 10
+    public static let maxKeysRange = 1...100_000
+
+    public var version: Int = Keystore.currentVersion
+    public var prefix: String
+    public var maxKeys: Int
+    /// In creation order: the newest last.
+    public var keys: [KeyRecord]
+
+    public init(prefix: String = Keystore.defaultPrefix, maxKeys: Int = Keystore.defaultMaxKeys, keys: [KeyRecord] = []) {
+        self.prefix = prefix
+        self.maxKeys = maxKeys
+        self.keys = keys
+    }
+
+    /// Keys that count toward the limit and the last-key rule: not revoked, not retiring.
+    public func inUseCount() -> Int {
+        keys.reduce(0) { $0 + ($1.isInUse ? 1 : 0) }
+    }
+
+    /// Resolves a KEY argument: an id first (any status), then the name of a key in use.
+    public func index(of reference: String) -> Int? {
+        if reference.hasPrefix("key_"), let i = keys.firstIndex(where: { $0.id == reference }) { return i }
+        return keys.firstIndex { $0.isInUse && $0.name == reference }
+    }
+
+    public func index(ofDigest digest: String) -> Int? {
+        keys.firstIndex { constantTimeEqual($0.digest.utf8, digest.utf8) }
+    }
+}
+
+public enum Names {
+    public static let maxLength = 100
+
+    /// Nil when `name` is acceptable, else why not.
+    public static func problem(with name: String) -> String? {
+        if name.isEmpty { return "a key name cannot be empty" }
+        if name.count > maxLength { return "a key name has at most \(maxLength) characters (this one has \(name.count))" }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "a key name cannot contain control characters"
+        }
+        return nil
+    }
+
+    public static func isValidPrefix(_ prefix: String) -> Bool {
+        (2...10).contains(prefix.utf8.count)
+            && prefix.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) }
+    }
+
+    /// `key_` followed by 1-64 base62 digits.
+    public static func isValidID<Bytes: Collection>(_ id: Bytes) -> Bool where Bytes.Element == UInt8 {
+        guard id.count >= 5 && id.count <= 68 else { return false }
+        var i = 0
+        for c in id {
+            switch i {
+            case 0: if c != UInt8(ascii: "k") { return false }
+            case 1: if c != UInt8(ascii: "e") { return false }
+            case 2: if c != UInt8(ascii: "y") { return false }
+            case 3: if c != UInt8(ascii: "_") { return false }
+            default: if Base62.value(of: c) == nil { return false }
+            }
+            i += 1
+        }
+        return true
+    }
+}

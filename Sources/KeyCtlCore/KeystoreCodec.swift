@@ -1,0 +1,354 @@
+// The keystore's JSON form, version 1:
+//
+//   {"version":1,"prefix":"ak","max_keys":10,"keys":[
+//   {"id":"key_…","name":"ci","digest":"<64 hex>","hint":"ak_live_…Qx9Q",…},
+//   …
+//   ]}
+//
+// One record a line, so the file diffs and greps well. Decoding is strict: an
+// unknown or repeated field, a wrong type, a bad value, a duplicate id or digest,
+// or two keys in use under one name make the whole file corrupt — keyctl never
+// guesses, and never overwrites what it cannot read.
+
+public struct KeystoreFault: Error, Equatable {
+    /// Byte offset of the fault, when it has one.
+    public var offset: Int?
+    public var message: String
+}
+
+public enum KeystoreCodec {
+    // MARK: Encoding
+
+    public static func encode(_ keystore: Keystore) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + keystore.keys.count * 360)
+        w.raw("{\"version\":")
+        w.integer(keystore.version)
+        w.key("prefix")
+        w.string(keystore.prefix)
+        w.key("max_keys")
+        w.integer(keystore.maxKeys)
+        w.raw(",\"keys\":[\n")
+        for (i, record) in keystore.keys.enumerated() {
+            if i > 0 { w.raw(",\n") }
+            w.raw("{\"id\":")
+            w.string(record.id)
+            w.key("name")
+            w.string(record.name)
+            w.key("digest")
+            w.string(record.digest)
+            w.key("hint")
+            w.string(record.hint)
+            w.key("environment")
+            w.string(record.environment.rawValue)
+            w.key("permissions")
+            w.strings(record.permissions.names)
+            w.key("created_at")
+            w.time(record.createdAt)
+            w.key("expires_at")
+            w.time(record.expiresAt)
+            w.key("revoked_at")
+            w.time(record.revokedAt)
+            w.key("last_used_at")
+            w.time(record.lastUsedAt)
+            w.key("rotated_from")
+            w.string(record.rotatedFrom)
+            w.key("rotated_to")
+            w.string(record.rotatedTo)
+            w.raw("}")
+        }
+        if !keystore.keys.isEmpty { w.raw("\n") }
+        w.raw("]}\n")
+        return w.bytes
+    }
+
+    // MARK: Decoding
+
+    /// Decodes and checks a whole keystore.
+    ///
+    /// With `onlyDigest` (64 lowercase hex bytes), every record is still read and
+    /// checked, but only the records with that digest are built and returned in
+    /// `keys`: the fast path of `verify`, which needs one record, not thousands.
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]? = nil) throws(KeystoreFault) -> Keystore {
+        do {
+            var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: onlyDigest)
+            return try decoder.keystore()
+        } catch let error as JSONSyntaxError {
+            throw KeystoreFault(offset: error.offset, message: error.message)
+        } catch let error as KeystoreFault {
+            throw error
+        } catch {
+            throw KeystoreFault(offset: nil, message: "\(error)")
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8], onlyDigest: [UInt8]? = nil) throws(KeystoreFault) -> Keystore {
+        try bytes.withUnsafeBufferPointer { buffer throws(KeystoreFault) in try decode(buffer, onlyDigest: onlyDigest) }
+    }
+
+    struct Decoder {
+        var reader: JSONReader
+        let onlyDigest: [UInt8]?
+
+        func fault(_ message: String, at offset: Int) -> KeystoreFault {
+            KeystoreFault(offset: offset, message: message)
+        }
+
+        mutating func keystore() throws -> Keystore {
+            var version: Int64?
+            var prefix: String?
+            var maxKeys: Int64?
+            var keys: [KeyRecord]?
+            guard reader.peek() != nil else { throw fault("the file is empty", at: 0) }
+            try reader.expect(UInt8(ascii: "{"), "'{' at the start of the keystore")
+            var first = true
+            while try reader.nextMember(&first) {
+                let keyStart = reader.position
+                let name = try reader.key()
+                let valueStart = reader.position
+                if reader.equals(name, "version") {
+                    guard version == nil else { throw fault("field 'version' appears twice", at: keyStart) }
+                    let v = try reader.integer()
+                    guard v >= 1 else { throw fault("version \(v) is not a keyctl keystore version", at: valueStart) }
+                    guard v <= Int64(Keystore.currentVersion) else {
+                        throw fault("keystore version \(v) is newer than this keyctl understands (\(Keystore.currentVersion)); upgrade keyctl", at: valueStart)
+                    }
+                    version = v
+                } else if reader.equals(name, "prefix") {
+                    guard prefix == nil else { throw fault("field 'prefix' appears twice", at: keyStart) }
+                    let p = reader.text(try reader.string())
+                    guard Names.isValidPrefix(p) else { throw fault("prefix must be 2-10 lowercase letters or digits", at: valueStart) }
+                    prefix = p
+                } else if reader.equals(name, "max_keys") {
+                    guard maxKeys == nil else { throw fault("field 'max_keys' appears twice", at: keyStart) }
+                    let m = try reader.integer()
+                    guard Keystore.maxKeysRange.contains(Int(clamping: m)) else {
+                        throw fault("max_keys must be \(Keystore.maxKeysRange.lowerBound)-\(Keystore.maxKeysRange.upperBound)", at: valueStart)
+                    }
+                    maxKeys = m
+                } else if reader.equals(name, "keys") {
+                    guard keys == nil else { throw fault("field 'keys' appears twice", at: keyStart) }
+                    keys = try records()
+                } else {
+                    throw fault("unknown field '\(reader.text(name))'", at: keyStart)
+                }
+            }
+            try reader.end()
+            let end = reader.bytes.count
+            guard version != nil else { throw fault("field 'version' is missing", at: end) }
+            guard let prefix else { throw fault("field 'prefix' is missing", at: end) }
+            guard let maxKeys else { throw fault("field 'max_keys' is missing", at: end) }
+            guard let keys else { throw fault("field 'keys' is missing", at: end) }
+            return Keystore(prefix: prefix, maxKeys: Int(maxKeys), keys: keys)
+        }
+
+        mutating func records() throws -> [KeyRecord] {
+            var out: [KeyRecord] = []
+            // Identity checks across records: ids and digests are unique; a name
+            // belongs to at most one key in use. Hashes of the bytes are enough to
+            // find candidates; a candidate is confirmed byte for byte.
+            var ids = [Int: [Range<Int>]]()
+            var digests = [Int: [Range<Int>]]()
+            var names = [Int: [Range<Int>]]()
+            try reader.expect(UInt8(ascii: "["), "'[' after \"keys\":")
+            var first = true
+            while try reader.nextElement(&first) {
+                let start = reader.position
+                let raw = try record()
+                try unique(raw.id, in: &ids, what: "id", at: start)
+                try unique(raw.digest, in: &digests, what: "digest", at: start)
+                if !raw.revoked {
+                    let nameBytes = reader.unescaped(raw.name)
+                    let bucket = nameBytes.hashValue
+                    // Names may be escaped; compare the unescaped text.
+                    if let seen = names[bucket], seen.contains(where: { reader.unescaped(JSONStringToken(range: $0, hasEscapes: true)) == nameBytes }) {
+                        throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
+                    }
+                    names[bucket, default: []].append(raw.name.range)
+                }
+                if let onlyDigest {
+                    guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), onlyDigest) else { continue }
+                }
+                out.append(try build(raw, at: start))
+            }
+            return out
+        }
+
+        func unique(_ token: JSONStringToken, in seen: inout [Int: [Range<Int>]], what: String, at offset: Int) throws {
+            let slice = UnsafeBufferPointer(rebasing: reader.bytes[token.range])
+            var hasher = Hasher()
+            hasher.combine(bytes: UnsafeRawBufferPointer(slice))
+            let bucket = hasher.finalize()
+            if let ranges = seen[bucket] {
+                for r in ranges where UnsafeBufferPointer(rebasing: reader.bytes[r]).elementsEqual(slice) {
+                    throw fault("duplicate \(what) '\(reader.text(token))'", at: offset)
+                }
+            }
+            seen[bucket, default: []].append(token.range)
+        }
+
+        struct RawRecord {
+            var id: JSONStringToken
+            var name: JSONStringToken
+            var digest: JSONStringToken
+            var hint: JSONStringToken
+            var environment: KeyEnvironment
+            var permissions: Permissions
+            var createdAt: Timestamp
+            var expiresAt: Timestamp?
+            var revokedAt: Timestamp?
+            var lastUsedAt: Timestamp?
+            var rotatedFrom: JSONStringToken?
+            var rotatedTo: JSONStringToken?
+            var revoked: Bool { revokedAt != nil }
+        }
+
+        /// Reads and checks one record, keeping its strings as byte ranges.
+        mutating func record() throws -> RawRecord {
+            let start = reader.position
+            try reader.expect(UInt8(ascii: "{"), "'{' at the start of a key record")
+            var id: JSONStringToken?, name: JSONStringToken?, digest: JSONStringToken?, hint: JSONStringToken?
+            var environment: KeyEnvironment?, permissions: Permissions?, createdAt: Timestamp?
+            var expiresAt: Timestamp??, revokedAt: Timestamp??, lastUsedAt: Timestamp??
+            var rotatedFrom: JSONStringToken??, rotatedTo: JSONStringToken??
+            var first = true
+            while try reader.nextMember(&first) {
+                let keyStart = reader.position
+                let field = try reader.key()
+                let at = reader.position
+                func twice() -> KeystoreFault { fault("field '\(reader.text(field))' appears twice in a key record", at: keyStart) }
+                // Dispatch on length first: every field name has a distinct length but two.
+                switch field.hasEscapes ? -1 : field.range.count {
+                case 2 where reader.equals(field, "id"):
+                    guard id == nil else { throw twice() }
+                    let t = try reader.string()
+                    guard !t.hasEscapes, Names.isValidID(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
+                        throw fault("a key id is 'key_' followed by base62 digits", at: at)
+                    }
+                    id = t
+                case 4 where reader.equals(field, "name"):
+                    guard name == nil else { throw twice() }
+                    let t = try reader.string()
+                    if t.hasEscapes || t.range.count > Names.maxLength || containsControlBytes(t.range) {
+                        if let problem = Names.problem(with: reader.text(t)) { throw fault(problem, at: at) }
+                    }
+                    name = t
+                case 6 where reader.equals(field, "digest"):
+                    guard digest == nil else { throw twice() }
+                    let t = try reader.string()
+                    guard !t.hasEscapes, t.range.count == 64, Hex.decode(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) != nil else {
+                        throw fault("a digest is 64 lowercase hex digits (SHA-256)", at: at)
+                    }
+                    digest = t
+                case 4 where reader.equals(field, "hint"):
+                    guard hint == nil else { throw twice() }
+                    let t = try reader.string()
+                    guard t.range.count <= 64 else { throw fault("a hint has at most 64 bytes", at: at) }
+                    hint = t
+                case 11 where reader.equals(field, "environment"):
+                    guard environment == nil else { throw twice() }
+                    let t = try reader.string()
+                    if reader.equals(t, "live") {
+                        environment = .live
+                    } else if reader.equals(t, "test") {
+                        environment = .test
+                    } else {
+                        throw fault("environment must be \"live\" or \"test\"", at: at)
+                    }
+                case 11 where reader.equals(field, "permissions"):
+                    guard permissions == nil else { throw twice() }
+                    permissions = try permissionList()
+                case 10 where reader.equals(field, "created_at"):
+                    guard createdAt == nil else { throw twice() }
+                    createdAt = try time()
+                case 10 where reader.equals(field, "expires_at"):
+                    guard expiresAt == nil else { throw twice() }
+                    expiresAt = reader.null() ? .some(nil) : try time()
+                case 10 where reader.equals(field, "revoked_at"):
+                    guard revokedAt == nil else { throw twice() }
+                    revokedAt = reader.null() ? .some(nil) : try time()
+                case 12 where reader.equals(field, "last_used_at"):
+                    guard lastUsedAt == nil else { throw twice() }
+                    lastUsedAt = reader.null() ? .some(nil) : try time()
+                case 12 where reader.equals(field, "rotated_from"):
+                    guard rotatedFrom == nil else { throw twice() }
+                    rotatedFrom = reader.null() ? .some(nil) : try idReference()
+                case 10 where reader.equals(field, "rotated_to"):
+                    guard rotatedTo == nil else { throw twice() }
+                    rotatedTo = reader.null() ? .some(nil) : try idReference()
+                default:
+                    throw fault("unknown field '\(reader.text(field))' in a key record", at: keyStart)
+                }
+            }
+            func missing(_ field: String) -> KeystoreFault { fault("key record lacks field '\(field)'", at: start) }
+            guard let id else { throw missing("id") }
+            guard let name else { throw missing("name") }
+            guard let digest else { throw missing("digest") }
+            guard let hint else { throw missing("hint") }
+            guard let environment else { throw missing("environment") }
+            guard let permissions else { throw missing("permissions") }
+            guard let createdAt else { throw missing("created_at") }
+            return RawRecord(
+                id: id, name: name, digest: digest, hint: hint, environment: environment, permissions: permissions,
+                createdAt: createdAt, expiresAt: expiresAt ?? nil, revokedAt: revokedAt ?? nil, lastUsedAt: lastUsedAt ?? nil,
+                rotatedFrom: rotatedFrom ?? nil, rotatedTo: rotatedTo ?? nil)
+        }
+
+        func containsControlBytes(_ range: Range<Int>) -> Bool {
+            var previous: UInt8 = 0
+            for i in range {
+                let c = reader.bytes[i]
+                // C0 controls cannot appear unescaped; DEL and C1 controls (U+0080-U+009F) can.
+                if c == 0x7f || (previous == 0xC2 && c >= 0x80 && c <= 0x9F) { return true }
+                previous = c
+            }
+            return false
+        }
+
+        mutating func time() throws -> Timestamp {
+            let at = reader.position
+            let t = try reader.string()
+            guard !t.hasEscapes, let value = RFC3339.parse(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
+                throw fault("expected an RFC 3339 time such as \"2027-01-01T00:00:00Z\"", at: at)
+            }
+            return value
+        }
+
+        mutating func idReference() throws -> JSONStringToken {
+            let at = reader.position
+            let t = try reader.string()
+            guard !t.hasEscapes, Names.isValidID(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
+                throw fault("a rotation link is a key id or null", at: at)
+            }
+            return t
+        }
+
+        static let permissionLiterals: [(StaticString, Permissions)] = [
+            ("read", .read), ("write", .write), ("admin", .admin), ("webhook", .webhook),
+        ]
+
+        mutating func permissionList() throws -> Permissions {
+            let at = reader.position
+            try reader.expect(UInt8(ascii: "["), "'[' (a list of permissions)")
+            var set = Permissions()
+            var first = true
+            while try reader.nextElement(&first) {
+                let itemAt = reader.position
+                let t = try reader.string()
+                guard let p = Decoder.permissionLiterals.first(where: { reader.equals(t, $0.0) })?.1 else {
+                    throw fault("unknown permission '\(reader.text(t))' (read, write, admin, webhook)", at: itemAt)
+                }
+                set.insert(p)
+            }
+            guard !set.isEmpty else { throw fault("a key has at least one permission", at: at) }
+            return set
+        }
+
+        func build(_ raw: RawRecord, at offset: Int) throws -> KeyRecord {
+            KeyRecord(
+                id: reader.text(raw.id), name: reader.text(raw.name), digest: reader.text(raw.digest), hint: reader.text(raw.hint),
+                environment: raw.environment, permissions: raw.permissions, createdAt: raw.createdAt, expiresAt: raw.expiresAt,
+                revokedAt: raw.revokedAt, lastUsedAt: raw.lastUsedAt, rotatedFrom: raw.rotatedFrom.map(reader.text),
+                rotatedTo: raw.rotatedTo.map(reader.text))
+        }
+    }
+}

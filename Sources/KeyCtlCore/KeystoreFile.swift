@@ -1,0 +1,345 @@
+// The keystore on disk. Invariants this file keeps:
+//
+// - The keystore is replaced, never edited: a new file is written beside it
+//   (O_EXCL, 0600), fsynced, renamed over it, and the directory is fsynced. A crash
+//   at any point leaves the old file or the new one. Leftover temporary files
+//   (`.NAME.tmp-*`) are removed by the next writer, which holds the lock.
+// - Every read-modify-write holds flock(2) on `NAME.lock` beside the keystore. The
+//   lock file is never deleted (deleting it would let two writers lock different
+//   inodes) and the kernel drops the lock when its holder dies, so it never goes stale.
+// - Readers take no lock: rename is atomic, so they see one whole version.
+// - What it will not read: a symlink, a file that is not regular, one owned by
+//   someone else, or one (or a directory) that others can write.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public struct KeystoreFile {
+    public let path: String
+    /// Seconds to wait for the lock before KEYSTORE_BUSY.
+    public var lockTimeout: Double = 10
+    var sleep: (Double) -> Void = { seconds in
+        var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        _ = nanosleep(&ts, nil)
+    }
+    var monotonic: () -> Double = { monotonicSeconds() }
+    /// Test hook: called between the steps of a write ("written", "synced", "renamed").
+    var faultInjection: ((String) throws -> Void)?
+
+    public static let maximumSize = 256 << 20
+
+    public init(path: String, lockTimeout: Double = 10) {
+        self.path = path
+        self.lockTimeout = lockTimeout
+    }
+
+    public var directory: String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = String(path[..<slash])
+        return dir.isEmpty ? "/" : dir
+    }
+
+    var baseName: String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    public var lockPath: String { path + ".lock" }
+    var temporaryPrefix: String { "." + baseName + ".tmp-" }
+
+    // MARK: Reading
+
+    /// The keystore's bytes, after the safety checks; nil when there is no file.
+    public func readBytes() throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            switch e {
+            case ENOENT:
+                return nil
+            case ELOOP:
+                throw KeyCtlError(.permissionDenied, "keystore \(path) is a symbolic link, which keyctl does not follow",
+                    hint: "point --keystore at the file itself")
+            case EACCES, EPERM:
+                throw KeyCtlError(.permissionDenied, "cannot read keystore \(path): \(errorText(e))", hint: "check its owner and mode (chmod 600 \(path))")
+            case ENOTDIR:
+                throw KeyCtlError(.keystoreNotFound, "no keystore at \(path): a part of the path is not a directory",
+                    hint: "check --keystore or KEYCTL_KEYSTORE")
+            default:
+                throw KeyCtlError(.ioError, "cannot open keystore \(path): \(errorText(e))")
+            }
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw KeyCtlError(.ioError, "cannot stat keystore \(path): \(errorText(errno))") }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            let what = st.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"
+            throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is \(what)", hint: "point --keystore at a keystore file")
+        }
+        try checkOwnerAndMode(st, path: path, isDirectory: false)
+        try checkDirectory()
+        guard Int(st.st_size) <= KeystoreFile.maximumSize else {
+            throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is \(st.st_size) bytes, more than keyctl reads (256 MiB)",
+                hint: "restore it from a backup")
+        }
+        return try readAll(fd, sizeHint: Int(st.st_size))
+    }
+
+    func readAll(_ fd: Int32, sizeHint: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: max(sizeHint, 0) + 1)
+        var count = 0
+        while true {
+            if count == bytes.count { bytes.append(contentsOf: repeatElement(0, count: max(4096, bytes.count))) }
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                read(fd, buffer.baseAddress! + count, buffer.count - count)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw KeyCtlError(.ioError, "cannot read keystore \(path): \(errorText(errno))")
+            }
+            if n == 0 { break }
+            count += n
+            guard count <= KeystoreFile.maximumSize else {
+                throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is more than keyctl reads (256 MiB)", hint: "restore it from a backup")
+            }
+        }
+        bytes.removeSubrange(count...)
+        return bytes
+    }
+
+    func checkOwnerAndMode(_ st: stat, path: String, isDirectory: Bool) throws {
+        let uid = geteuid()
+        if st.st_uid != uid && !(isDirectory && st.st_uid == 0) {
+            throw KeyCtlError(.permissionDenied, "\(isDirectory ? "directory" : "keystore") \(path) belongs to another user (uid \(st.st_uid))",
+                hint: "keep the keystore in a directory of your own")
+        }
+        let writableByOthers = st.st_mode & (S_IWGRP | S_IWOTH) != 0
+        if isDirectory {
+            // A sticky directory such as /tmp lets others create files but not replace ours.
+            if writableByOthers && st.st_mode & S_ISVTX == 0 {
+                throw KeyCtlError(.permissionDenied, "directory \(path) is writable by group or others, who could replace the keystore",
+                    hint: "run 'chmod 700 \(path)'")
+            }
+        } else if writableByOthers {
+            throw KeyCtlError(.permissionDenied, "keystore \(path) is writable by group or others, who could plant a key",
+                hint: "run 'chmod 600 \(path)'")
+        }
+    }
+
+    func checkDirectory() throws {
+        var st = stat()
+        guard stat(directory, &st) == 0 else {
+            let e = errno
+            if e == ENOENT { throw KeyCtlError(.keystoreNotFound, "no keystore at \(path)", hint: "create one with 'keyctl init' or 'keyctl create NAME'") }
+            throw KeyCtlError(.permissionDenied, "cannot inspect directory \(directory): \(errorText(e))")
+        }
+        try checkOwnerAndMode(st, path: directory, isDirectory: true)
+    }
+
+    /// Reads and decodes the keystore; a missing one is KEYSTORE_NOT_FOUND.
+    public func load(onlyDigest: [UInt8]? = nil) throws -> Keystore {
+        guard let bytes = try readBytes() else { throw notFound() }
+        return try decode(bytes, onlyDigest: onlyDigest)
+    }
+
+    func notFound() -> KeyCtlError {
+        KeyCtlError(.keystoreNotFound, "no keystore at \(path)", hint: "create one with 'keyctl init' or 'keyctl create NAME'")
+    }
+
+    func decode(_ bytes: [UInt8], onlyDigest: [UInt8]? = nil) throws -> Keystore {
+        do {
+            return try KeystoreCodec.decode(bytes, onlyDigest: onlyDigest)
+        } catch {
+            var place = ""
+            if let offset = error.offset {
+                let (line, column) = bytes.withUnsafeBufferPointer { JSONReader.lineAndColumn(of: offset, in: $0) }
+                place = " at line \(line), column \(column)"
+            }
+            throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is corrupt\(place): \(error.message)",
+                hint: "fix it by hand or restore a backup; keyctl will not overwrite it")
+        }
+    }
+
+    // MARK: Locked read-modify-write
+
+    /// Runs `body` on the current keystore under the exclusive lock and writes the
+    /// result if it changed. `initial` supplies a keystore when there is none (the
+    /// body learns whether one existed); without it a missing keystore is KEYSTORE_NOT_FOUND.
+    ///
+    /// `deliver` runs after the write, still under the lock. If it returns false
+    /// (the new key could not be printed), the old keystore is put back, so a key
+    /// nobody ever saw does not take a slot, and the call fails with IO_ERROR.
+    public func update<T>(
+        initial: (() -> Keystore)? = nil,
+        _ body: (inout Keystore, _ existed: Bool) throws -> T,
+        deliver: ((T) -> Bool)? = nil
+    ) throws -> T {
+        if initial == nil {
+            // Fail before making a lock file beside a keystore that is not there.
+            var st = stat()
+            if lstat(path, &st) != 0 && errno == ENOENT { throw notFound() }
+        } else {
+            try makeDirectory(directory)
+        }
+        try checkDirectory()
+        let lock = try acquireLock(timeout: lockTimeout)
+        defer { close(lock) }
+
+        let oldBytes = try readBytes()
+        let existed = oldBytes != nil
+        var keystore: Keystore
+        if let oldBytes {
+            keystore = try decode(oldBytes)
+        } else if let initial {
+            keystore = initial()
+        } else {
+            throw notFound()
+        }
+        let before = keystore
+        let result = try body(&keystore, existed)
+        guard keystore != before || !existed else { return result }
+        removeStaleTemporaries()
+        try write(KeystoreCodec.encode(keystore))
+        if let deliver, !deliver(result) {
+            if let oldBytes {
+                try write(oldBytes)
+            } else {
+                unlink(path)
+                syncDirectory()
+            }
+            throw KeyCtlError(.ioError, "could not write the new key to standard output, so it was not kept",
+                hint: "run the command again with its output going somewhere writable")
+        }
+        return result
+    }
+
+    /// Takes the lock with one attempt and no waiting; nil if it is busy or cannot be had.
+    public func tryLock() -> Int32? {
+        try? acquireLock(timeout: 0)
+    }
+
+    func acquireLock(timeout: Double) throws -> Int32 {
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ELOOP {
+                throw KeyCtlError(.permissionDenied, "lock file \(lockPath) is a symbolic link, which keyctl does not follow",
+                    hint: "remove it; keyctl makes its own")
+            }
+            throw KeyCtlError(.ioError, "cannot create lock file \(lockPath): \(errorText(e))", hint: "the keystore was not changed")
+        }
+        let deadline = monotonic() + timeout
+        var pause = 0.002
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            guard e == EWOULDBLOCK || e == EINTR else {
+                close(fd)
+                throw KeyCtlError(.ioError, "cannot lock \(lockPath): \(errorText(e))")
+            }
+            let left = deadline - monotonic()
+            if left <= 0 {
+                close(fd)
+                throw KeyCtlError(.keystoreBusy, "keystore \(path) is busy: another keyctl held its lock for \(formatSeconds(timeout)) seconds",
+                    hint: "try again, or raise KEYCTL_LOCK_TIMEOUT")
+            }
+            sleep(min(pause, left))
+            pause = min(pause * 2, 0.05)
+        }
+        return fd
+    }
+
+    // MARK: Writing
+
+    /// Replaces the keystore atomically and durably with `bytes`.
+    public func write(_ bytes: [UInt8]) throws {
+        var suffix = [UInt8](repeating: 0, count: 8)
+        var rng = SystemRandomNumberGenerator()
+        for i in suffix.indices { suffix[i] = UInt8.random(in: 0...255, using: &rng) }
+        let temporary = (directory == "." ? "" : directory + "/") + temporaryPrefix + Hex.encode(suffix)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw writeError("cannot create \(temporary)", errno) }
+        var ok = false
+        defer {
+            if !ok { unlink(temporary) }
+        }
+        do {
+            guard fchmod(fd, 0o600) == 0 else { throw writeError("cannot set the mode of \(temporary)", errno) }
+            var written = 0
+            while written < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw writeError("cannot write \(temporary)", errno)
+                }
+                written += n
+            }
+            try faultInjection?("written")
+            guard fsync(fd) == 0 else { throw writeError("cannot flush \(temporary) to disk", errno) }
+            try faultInjection?("synced")
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard close(fd) == 0 else { throw writeError("cannot close \(temporary)", errno) }
+        guard rename(temporary, path) == 0 else { throw writeError("cannot replace \(path)", errno) }
+        ok = true
+        try faultInjection?("renamed")
+        syncDirectory()
+    }
+
+    func writeError(_ what: String, _ e: Int32) -> KeyCtlError {
+        let hint = e == ENOSPC || e == EDQUOT ? "free some disk space; the keystore was not changed" : "the keystore was not changed"
+        return KeyCtlError(.ioError, "\(what): \(errorText(e))", hint: hint)
+    }
+
+    func syncDirectory() {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// Removes temporary files a crashed writer left behind. Only called under the lock.
+    func removeStaleTemporaries() {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        let prefix = temporaryPrefix
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name.hasPrefix(prefix) { stale.append(name) }
+        }
+        for name in stale { unlink((directory == "." ? "" : directory + "/") + name) }
+    }
+
+    /// `mkdir -p` with mode 0700 for every directory it makes.
+    func makeDirectory(_ dir: String) throws {
+        var st = stat()
+        if stat(dir, &st) == 0 { return }
+        if let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
+            try makeDirectory(String(dir[..<slash]))
+        }
+        if mkdir(dir, 0o700) != 0 && errno != EEXIST {
+            throw KeyCtlError(.ioError, "cannot create directory \(dir): \(errorText(errno))")
+        }
+    }
+}
+
+public func errorText(_ e: Int32) -> String {
+    String(cString: strerror(e)).lowercased()
+}
+
+func formatSeconds(_ s: Double) -> String {
+    s == s.rounded() ? String(Int(s)) : String(s)
+}
+
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

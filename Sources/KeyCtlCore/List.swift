@@ -1,0 +1,100 @@
+enum ListCommand {
+    static func run(_ inv: Invocation) throws -> Int32 {
+        var statuses: Set<KeyStatus>?
+        if let values = inv.arguments.options["status"] {
+            var set = Set<KeyStatus>()
+            for raw in values {
+                for name in try ArgumentParser.list(raw, option: "status", allowed: Values.statuses, command: inv.commandName) {
+                    set.insert(KeyStatus(rawValue: name)!)
+                }
+            }
+            statuses = set
+        }
+        let window = try inv.duration("expiring-within", minimum: 0)
+        let keystore = try inv.keystoreFile().load()
+        let now = inv.now
+        let records = newestFirst(keystore.keys).filter { record in
+            let status = record.status(at: now)
+            if let statuses, !statuses.contains(status) { return false }
+            if let window { return RotateCommand.isDue(record, status: status, within: window, now: now) }
+            return true
+        }
+        if inv.json {
+            try inv.output(inv.recordsJSON(records))
+            return 0
+        }
+        guard !records.isEmpty else {
+            inv.context.notice(keystore.keys.isEmpty ? "no keys yet; make one with 'keyctl create NAME'" : "no keys match")
+            return 0
+        }
+        let color = inv.context.useColor
+        let rows = records.map { r -> [String] in
+            let status = r.status(at: now)
+            return [r.id, r.name, r.environment.rawValue, r.permissions.names.joined(separator: ","), status.rawValue,
+                    RFC3339.format(r.createdAt), inv.time(r.expiresAt, none: "never"), inv.time(r.lastUsedAt, none: "never")]
+        }
+        let header = ["ID", "NAME", "ENV", "PERMISSIONS", "STATUS", "CREATED", "EXPIRES", "LAST USED"]
+        var widths = header.map { $0.count }
+        for row in rows {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
+        var text = ""
+        for (rowIndex, row) in ([header] + rows).enumerated() {
+            for (i, cell) in row.enumerated() {
+                let isLast = i == row.count - 1
+                var shown = cell
+                if color && rowIndex > 0 && i == 4, let status = KeyStatus(rawValue: cell) { shown = paint(cell, status) }
+                text += shown
+                if !isLast { text += String(repeating: " ", count: widths[i] - cell.count + 2) }
+            }
+            text += "\n"
+        }
+        try inv.output(text)
+        return 0
+    }
+
+    /// Newest first: by created_at, and among keys made in the same second, the later-made first.
+    static func newestFirst(_ keys: [KeyRecord]) -> [KeyRecord] {
+        keys.enumerated().sorted { a, b in
+            a.element.createdAt != b.element.createdAt ? a.element.createdAt > b.element.createdAt : a.offset > b.offset
+        }.map { $0.element }
+    }
+
+    static func paint(_ text: String, _ status: KeyStatus) -> String {
+        let code: String
+        switch status {
+        case .active: code = "32"
+        case .expired: code = "33"
+        case .retiring: code = "36"
+        case .revoked: code = "31"
+        }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+}
+
+enum ShowCommand {
+    static func run(_ inv: Invocation) throws -> Int32 {
+        let keystore = try inv.keystoreFile().load()
+        let record = keystore.keys[try inv.resolve(inv.arguments.positionals[0], in: keystore)]
+        if inv.json {
+            try inv.output(inv.recordJSON(record))
+            return 0
+        }
+        let fields: [(String, String)] = [
+            ("id", record.id),
+            ("name", record.name),
+            ("hint", record.hint),
+            ("environment", record.environment.rawValue),
+            ("permissions", record.permissions.names.joined(separator: ",")),
+            ("status", record.status(at: inv.now).rawValue),
+            ("created_at", RFC3339.format(record.createdAt)),
+            ("expires_at", inv.time(record.expiresAt, none: "never")),
+            ("revoked_at", inv.time(record.revokedAt)),
+            ("last_used_at", inv.time(record.lastUsedAt, none: "never")),
+            ("rotated_from", record.rotatedFrom ?? "-"),
+            ("rotated_to", record.rotatedTo ?? "-"),
+        ]
+        try inv.output(fields.map { "\($0.0):" + String(repeating: " ", count: 14 - $0.0.count) + $0.1 + "\n" }.joined())
+        return 0
+    }
+}

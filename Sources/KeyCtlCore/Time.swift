@@ -1,0 +1,163 @@
+// Times are whole seconds since the Unix epoch. They are printed and stored as
+// RFC 3339 UTC ("2027-01-01T00:00:00Z"); input accepts any RFC 3339 offset and
+// fractional seconds (dropped). Durations are "90d", "1d12h", "30m": whole numbers
+// with units s m h d w, each unit at most once.
+
+public typealias Timestamp = Int64
+
+public enum RFC3339 {
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    static func civil(days z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    public static func format(_ t: Timestamp) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(20)
+        append(t, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends "YYYY-MM-DDTHH:MM:SSZ" to `out` (years 0000-9999).
+    public static func append(_ t: Timestamp, to out: inout [UInt8]) {
+        let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
+        let secs = t - days * 86400
+        let (y, m, d) = civil(days: days)
+        func put(_ v: Int64, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var v = v
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digits[i] = UInt8(48 + v % 10)
+                v /= 10
+            }
+            out.append(contentsOf: digits)
+        }
+        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
+        put(secs / 3600, 2); out.append(58); put(secs / 60 % 60, 2); out.append(58); put(secs % 60, 2); out.append(90)
+    }
+
+    /// Parses an RFC 3339 date-time. Nil when it is not one.
+    public static func parse<Bytes: Collection>(_ text: Bytes) -> Timestamp? where Bytes.Element == UInt8, Bytes.Index == Int {
+        let s = text
+        let n = s.count
+        let b = s.startIndex
+        guard n >= 20 else { return nil }
+        func num(_ at: Int, _ len: Int) -> Int64? {
+            var v: Int64 = 0
+            for i in at..<at + len {
+                let c = s[b + i]
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int64(c - 48)
+            }
+            return v
+        }
+        func at(_ i: Int) -> UInt8 { s[b + i] }
+        guard let year = num(0, 4), at(4) == 45, let month = num(5, 2), at(7) == 45, let day = num(8, 2),
+            at(10) == 84 || at(10) == 116 || at(10) == 32,
+            let hour = num(11, 2), at(13) == 58, let minute = num(14, 2), at(16) == 58, let second = num(17, 2)
+        else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+            hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+        var i = 19
+        if i < n && at(i) == 46 {  // fractional seconds, dropped
+            i += 1
+            let start = i
+            while i < n && at(i) >= 48 && at(i) <= 57 { i += 1 }
+            guard i > start else { return nil }
+        }
+        guard i < n else { return nil }
+        var offset: Int64 = 0
+        switch at(i) {
+        case 90, 122:  // Z z
+            i += 1
+        case 43, 45:  // + -
+            guard n - i == 6, let oh = num(i + 1, 2), at(i + 3) == 58, let om = num(i + 4, 2), oh <= 23, om <= 59 else { return nil }
+            offset = (oh * 3600 + om * 60) * (at(i) == 43 ? 1 : -1)
+            i += 6
+        default:
+            return nil
+        }
+        guard i == n else { return nil }
+        let secs = min(second, 59)  // a leap second reads as :59
+        return days(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + secs - offset
+    }
+
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: return (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+}
+
+public enum DurationParser {
+    /// The longest duration keyctl accepts anywhere: 100 years.
+    public static let maximum: Int64 = 100 * 365 * 86400
+
+    /// Seconds in `text` ("90d", "1d12h", "30m", "0s"), or nil when it is not a duration.
+    public static func parse(_ text: String) -> Int64? {
+        var total: Int64 = 0
+        var number: Int64 = 0
+        var digits = 0
+        var seen = Set<UInt8>()
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                number = number * 10 + Int64(c - 48)
+                digits += 1
+                if number > maximum { return nil }
+            default:
+                let unit: Int64
+                switch c {
+                case UInt8(ascii: "s"): unit = 1
+                case UInt8(ascii: "m"): unit = 60
+                case UInt8(ascii: "h"): unit = 3600
+                case UInt8(ascii: "d"): unit = 86400
+                case UInt8(ascii: "w"): unit = 604800
+                default: return nil
+                }
+                guard digits > 0, seen.insert(c).inserted else { return nil }
+                let (product, overflow) = number.multipliedReportingOverflow(by: unit)
+                guard !overflow else { return nil }
+                total += product
+                if total > maximum { return nil }
+                number = 0
+                digits = 0
+            }
+        }
+        guard digits == 0, !seen.isEmpty else { return nil }
+        return total
+    }
+
+    /// The shortest spelling of `seconds` in the same units, e.g. 129600 → "1d12h".
+    public static func format(_ seconds: Int64) -> String {
+        if seconds == 0 { return "0s" }
+        var rest = seconds
+        var out = ""
+        for (unit, size) in [("w", Int64(604800)), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
+            out += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return out
+    }
+}

@@ -1,0 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KeyCtlCore
+
+// A closed pipe or a file-size limit must be an error we report (and, for a new key,
+// undo), not a silent death halfway through.
+signal(SIGPIPE, SIG_IGN)
+signal(SIGXFSZ, SIG_IGN)
+exit(KeyCtl.run(Array(CommandLine.arguments.dropFirst()), context: .process()))
