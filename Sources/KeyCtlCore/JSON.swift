@@ -23,6 +23,9 @@ public struct JSONReader {
         self.bytes = bytes
     }
 
+    /// Moves to `offset`, which a caller has read past by other means.
+    mutating func seek(to offset: Int) { position = offset }
+
     func fail(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
         JSONSyntaxError(offset: offset ?? position, message: message)
     }
@@ -318,22 +321,31 @@ public struct JSONWriter {
     }
 
     public mutating func string(_ s: String) {
-        bytes.append(0x22)
-        for c in s.utf8 {
-            switch c {
-            case 0x22: raw("\\\"")
-            case 0x5c: raw("\\\\")
-            case 0x0a: raw("\\n")
-            case 0x0d: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20, 0x7f:
-                raw("\\u00")
-                bytes.append(Hex.digit(c >> 4))
-                bytes.append(Hex.digit(c & 0xf))
-            default: bytes.append(c)
+        var s = s
+        s.withUTF8 { text in
+            bytes.append(0x22)
+            // Copy runs that need no escaping in one go.
+            var run = 0
+            for i in 0..<text.count {
+                let c = text[i]
+                guard c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<i]))
+                switch c {
+                case 0x22: raw("\\\"")
+                case 0x5c: raw("\\\\")
+                case 0x0a: raw("\\n")
+                case 0x0d: raw("\\r")
+                case 0x09: raw("\\t")
+                default:
+                    raw("\\u00")
+                    bytes.append(Hex.digit(c >> 4))
+                    bytes.append(Hex.digit(c & 0xf))
+                }
+                run = i + 1
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[run...]))
+            bytes.append(0x22)
         }
-        bytes.append(0x22)
     }
 
     public mutating func string(_ s: String?) {

@@ -10,6 +10,12 @@
 // or two keys in use under one name make the whole file corrupt — keyctl never
 // guesses, and never overwrites what it cannot read.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 public struct KeystoreFault: Error, Equatable {
     /// Byte offset of the fault, when it has one.
     public var offset: Int?
@@ -68,9 +74,9 @@ public enum KeystoreCodec {
     /// With `onlyDigest` (64 lowercase hex bytes), every record is still read and
     /// checked, but only the records with that digest are built and returned in
     /// `keys`: the fast path of `verify`, which needs one record, not thousands.
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]? = nil) throws(KeystoreFault) -> Keystore {
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]? = nil, canonicalFastPath: Bool = true) throws(KeystoreFault) -> Keystore {
         do {
-            var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: onlyDigest)
+            var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: onlyDigest, canonicalFastPath: canonicalFastPath)
             return try decoder.keystore()
         } catch let error as JSONSyntaxError {
             throw KeystoreFault(offset: error.offset, message: error.message)
@@ -81,13 +87,17 @@ public enum KeystoreCodec {
         }
     }
 
-    public static func decode(_ bytes: [UInt8], onlyDigest: [UInt8]? = nil) throws(KeystoreFault) -> Keystore {
-        try bytes.withUnsafeBufferPointer { buffer throws(KeystoreFault) in try decode(buffer, onlyDigest: onlyDigest) }
+    public static func decode(_ bytes: [UInt8], onlyDigest: [UInt8]? = nil, canonicalFastPath: Bool = true) throws(KeystoreFault) -> Keystore {
+        try bytes.withUnsafeBufferPointer { buffer throws(KeystoreFault) in
+            try decode(buffer, onlyDigest: onlyDigest, canonicalFastPath: canonicalFastPath)
+        }
     }
 
     struct Decoder {
         var reader: JSONReader
         let onlyDigest: [UInt8]?
+        /// Off only in the differential tests, which compare the two readers.
+        var canonicalFastPath = true
 
         func fault(_ message: String, at offset: Int) -> KeystoreFault {
             KeystoreFault(offset: offset, message: message)
@@ -144,26 +154,22 @@ public enum KeystoreCodec {
         mutating func records() throws -> [KeyRecord] {
             var out: [KeyRecord] = []
             // Identity checks across records: ids and digests are unique; a name
-            // belongs to at most one key in use. Hashes of the bytes are enough to
-            // find candidates; a candidate is confirmed byte for byte.
-            var ids = [Int: [Range<Int>]]()
-            var digests = [Int: [Range<Int>]]()
-            var names = [Int: [Range<Int>]]()
+            // belongs to at most one key in use. Ids and digests go through a flat
+            // hash table of byte ranges (no allocation per record); names of keys in
+            // use are few and may be escaped, so they are compared as text.
+            let expected = reader.bytes.count / 256 + 16
+            var ids = RangeSet(expectedCount: expected)
+            var digests = RangeSet(expectedCount: expected)
+            var names = Set<[UInt8]>()
             try reader.expect(UInt8(ascii: "["), "'[' after \"keys\":")
             var first = true
             while try reader.nextElement(&first) {
                 let start = reader.position
                 let raw = try record()
-                try unique(raw.id, in: &ids, what: "id", at: start)
-                try unique(raw.digest, in: &digests, what: "digest", at: start)
-                if !raw.revoked {
-                    let nameBytes = reader.unescaped(raw.name)
-                    let bucket = nameBytes.hashValue
-                    // Names may be escaped; compare the unescaped text.
-                    if let seen = names[bucket], seen.contains(where: { reader.unescaped(JSONStringToken(range: $0, hasEscapes: true)) == nameBytes }) {
-                        throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
-                    }
-                    names[bucket, default: []].append(raw.name.range)
+                if !ids.insert(raw.id.range, in: reader.bytes) { throw fault("duplicate id '\(reader.text(raw.id))'", at: start) }
+                if !digests.insert(raw.digest.range, in: reader.bytes) { throw fault("duplicate digest '\(reader.text(raw.digest))'", at: start) }
+                if !raw.revoked && !names.insert(reader.unescaped(raw.name)).inserted {
+                    throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
                 }
                 if let onlyDigest {
                     guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), onlyDigest) else { continue }
@@ -171,19 +177,6 @@ public enum KeystoreCodec {
                 out.append(try build(raw, at: start))
             }
             return out
-        }
-
-        func unique(_ token: JSONStringToken, in seen: inout [Int: [Range<Int>]], what: String, at offset: Int) throws {
-            let slice = UnsafeBufferPointer(rebasing: reader.bytes[token.range])
-            var hasher = Hasher()
-            hasher.combine(bytes: UnsafeRawBufferPointer(slice))
-            let bucket = hasher.finalize()
-            if let ranges = seen[bucket] {
-                for r in ranges where UnsafeBufferPointer(rebasing: reader.bytes[r]).elementsEqual(slice) {
-                    throw fault("duplicate \(what) '\(reader.text(token))'", at: offset)
-                }
-            }
-            seen[bucket, default: []].append(token.range)
         }
 
         struct RawRecord {
@@ -204,6 +197,7 @@ public enum KeystoreCodec {
 
         /// Reads and checks one record, keeping its strings as byte ranges.
         mutating func record() throws -> RawRecord {
+            if canonicalFastPath, let raw = canonicalRecord() { return raw }
             let start = reader.position
             try reader.expect(UInt8(ascii: "{"), "'{' at the start of a key record")
             var id: JSONStringToken?, name: JSONStringToken?, digest: JSONStringToken?, hint: JSONStringToken?
@@ -235,7 +229,7 @@ public enum KeystoreCodec {
                 case 6 where reader.equals(field, "digest"):
                     guard digest == nil else { throw twice() }
                     let t = try reader.string()
-                    guard !t.hasEscapes, t.range.count == 64, Hex.decode(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) != nil else {
+                    guard !t.hasEscapes, t.range.count == 64, Hex.isLowercase(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
                         throw fault("a digest is 64 lowercase hex digits (SHA-256)", at: at)
                     }
                     digest = t
@@ -322,10 +316,6 @@ public enum KeystoreCodec {
             return t
         }
 
-        static let permissionLiterals: [(StaticString, Permissions)] = [
-            ("read", .read), ("write", .write), ("admin", .admin), ("webhook", .webhook),
-        ]
-
         mutating func permissionList() throws -> Permissions {
             let at = reader.position
             try reader.expect(UInt8(ascii: "["), "'[' (a list of permissions)")
@@ -334,10 +324,17 @@ public enum KeystoreCodec {
             while try reader.nextElement(&first) {
                 let itemAt = reader.position
                 let t = try reader.string()
-                guard let p = Decoder.permissionLiterals.first(where: { reader.equals(t, $0.0) })?.1 else {
+                if reader.equals(t, "read") {
+                    set.insert(.read)
+                } else if reader.equals(t, "write") {
+                    set.insert(.write)
+                } else if reader.equals(t, "admin") {
+                    set.insert(.admin)
+                } else if reader.equals(t, "webhook") {
+                    set.insert(.webhook)
+                } else {
                     throw fault("unknown permission '\(reader.text(t))' (read, write, admin, webhook)", at: itemAt)
                 }
-                set.insert(p)
             }
             guard !set.isEmpty else { throw fault("a key has at least one permission", at: at) }
             return set
@@ -349,6 +346,70 @@ public enum KeystoreCodec {
                 environment: raw.environment, permissions: raw.permissions, createdAt: raw.createdAt, expiresAt: raw.expiresAt,
                 revokedAt: raw.revokedAt, lastUsedAt: raw.lastUsedAt, rotatedFrom: raw.rotatedFrom.map(reader.text),
                 rotatedTo: raw.rotatedTo.map(reader.text))
+        }
+    }
+}
+
+/// A set of byte ranges of one buffer, compared by content: open addressing over
+/// a power-of-two table, hashing whole 8-byte words. Used for the uniqueness of
+/// ids and digests, which must cost next to nothing per record.
+struct RangeSet {
+    private var slots: [Int32]  // 0 = empty, else 1 + index into `ranges`
+    private var ranges: [Range<Int>] = []
+    private var mask: Int
+
+    init(expectedCount: Int) {
+        var capacity = 16
+        while capacity < expectedCount * 2 { capacity <<= 1 }
+        slots = [Int32](repeating: 0, count: capacity)
+        mask = capacity - 1
+        ranges.reserveCapacity(expectedCount)
+    }
+
+    static func hash(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let base = UnsafeRawPointer(bytes.baseAddress!) + range.lowerBound
+        // Ids and digests are random: their first 24 bytes hash well enough, and
+        // a collision only costs a memcmp.
+        let n = min(range.count, 24)
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(range.count &+ 1)
+        var i = 0
+        while i + 8 <= n {
+            h = (h ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        while i < n {
+            h = (h ^ UInt64(base.load(fromByteOffset: i, as: UInt8.self))) &* 0x94D0_49BB_1331_11EB
+            i += 1
+        }
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h)
+    }
+
+    /// False if an equal range is already in the set.
+    mutating func insert(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if ranges.count * 2 >= slots.count { grow(bytes) }
+        var i = RangeSet.hash(range, in: bytes) & mask
+        while slots[i] != 0 {
+            let other = ranges[Int(slots[i]) - 1]
+            if other.count == range.count && memcmp(bytes.baseAddress! + other.lowerBound, bytes.baseAddress! + range.lowerBound, range.count) == 0 {
+                return false
+            }
+            i = (i + 1) & mask
+        }
+        ranges.append(range)
+        slots[i] = Int32(ranges.count)
+        return true
+    }
+
+    private mutating func grow(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let capacity = slots.count * 2
+        slots = [Int32](repeating: 0, count: capacity)
+        mask = capacity - 1
+        for (n, r) in ranges.enumerated() {
+            var i = RangeSet.hash(r, in: bytes) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = Int32(n + 1)
         }
     }
 }

@@ -54,6 +54,14 @@ public struct KeystoreFile {
 
     /// The keystore's bytes, after the safety checks; nil when there is no file.
     public func readBytes() throws -> [UInt8]? {
+        guard let (fd, size) = try openForReading() else { return nil }
+        defer { close(fd) }
+        return try readAll(fd, sizeHint: size)
+    }
+
+    /// Opens the keystore and runs the safety checks; nil when there is no file.
+    /// The caller closes the descriptor.
+    func openForReading() throws -> (Int32, Int)? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let e = errno
@@ -72,7 +80,8 @@ public struct KeystoreFile {
                 throw KeyCtlError(.ioError, "cannot open keystore \(path): \(errorText(e))")
             }
         }
-        defer { close(fd) }
+        var ok = false
+        defer { if !ok { close(fd) } }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw KeyCtlError(.ioError, "cannot stat keystore \(path): \(errorText(errno))") }
         guard st.st_mode & S_IFMT == S_IFREG else {
@@ -85,7 +94,8 @@ public struct KeystoreFile {
             throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is \(st.st_size) bytes, more than keyctl reads (256 MiB)",
                 hint: "restore it from a backup")
         }
-        return try readAll(fd, sizeHint: Int(st.st_size))
+        ok = true
+        return (fd, Int(st.st_size))
     }
 
     func readAll(_ fd: Int32, sizeHint: Int) throws -> [UInt8] {
@@ -140,9 +150,18 @@ public struct KeystoreFile {
     }
 
     /// Reads and decodes the keystore; a missing one is KEYSTORE_NOT_FOUND.
+    ///
+    /// The file is mapped rather than copied: on a keystore with years of revoked
+    /// records this is most of what `verify` costs. The mapping is private and
+    /// read-only, and keyctl replaces files by rename, never truncates them in place.
     public func load(onlyDigest: [UInt8]? = nil) throws -> Keystore {
-        guard let bytes = try readBytes() else { throw notFound() }
-        return try decode(bytes, onlyDigest: onlyDigest)
+        guard let (fd, size) = try openForReading() else { throw notFound() }
+        defer { close(fd) }
+        guard size > 0, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), map != MAP_FAILED else {
+            return try readAll(fd, sizeHint: size).withUnsafeBufferPointer { try decode($0, onlyDigest: onlyDigest) }
+        }
+        defer { munmap(map, size) }
+        return try decode(UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size), onlyDigest: onlyDigest)
     }
 
     func notFound() -> KeyCtlError {
@@ -150,12 +169,16 @@ public struct KeystoreFile {
     }
 
     func decode(_ bytes: [UInt8], onlyDigest: [UInt8]? = nil) throws -> Keystore {
+        try bytes.withUnsafeBufferPointer { try decode($0, onlyDigest: onlyDigest) }
+    }
+
+    func decode(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]? = nil) throws -> Keystore {
         do {
             return try KeystoreCodec.decode(bytes, onlyDigest: onlyDigest)
         } catch {
             var place = ""
             if let offset = error.offset {
-                let (line, column) = bytes.withUnsafeBufferPointer { JSONReader.lineAndColumn(of: offset, in: $0) }
+                let (line, column) = JSONReader.lineAndColumn(of: offset, in: bytes)
                 place = " at line \(line), column \(column)"
             }
             throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is corrupt\(place): \(error.message)",

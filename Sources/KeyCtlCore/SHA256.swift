@@ -102,6 +102,12 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Whether every byte is a lowercase hex digit (no allocation: the keystore reader's check).
+    public static func isLowercase(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in text where !((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) { return false }
+        return true
+    }
+
     /// Lowercase hex only, as keyctl writes it; nil for anything else.
     public static func decode<Bytes: Collection>(_ text: Bytes) -> [UInt8]? where Bytes.Element == UInt8 {
         guard text.count % 2 == 0 else { return nil }

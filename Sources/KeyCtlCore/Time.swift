@@ -41,14 +41,13 @@ public enum RFC3339 {
         let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
         let secs = t - days * 86400
         let (y, m, d) = civil(days: days)
-        func put(_ v: Int64, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var v = v
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = UInt8(48 + v % 10)
-                v /= 10
+        @inline(__always) func put(_ v: Int64, _ width: Int) {
+            if width == 4 {
+                out.append(UInt8(48 + v / 1000 % 10))
+                out.append(UInt8(48 + v / 100 % 10))
             }
-            out.append(contentsOf: digits)
+            out.append(UInt8(48 + v / 10 % 10))
+            out.append(UInt8(48 + v % 10))
         }
         put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
         put(secs / 3600, 2); out.append(58); put(secs / 60 % 60, 2); out.append(58); put(secs % 60, 2); out.append(90)
@@ -98,7 +97,46 @@ public enum RFC3339 {
         }
         guard i == n else { return nil }
         let secs = min(second, 59)  // a leap second reads as :59
-        return days(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + secs - offset
+        let t = days(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + secs - offset
+        // An offset can carry 9999-12-31 into year 10000 (or 0000-01-01 into year -1),
+        // which `format` cannot write: it would be stored as year 0000. (Found by fuzzing.)
+        guard t >= earliest, t <= latest else { return nil }
+        return t
+    }
+
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range keyctl can write.
+    static let earliest: Timestamp = -62_167_219_200
+    static let latest: Timestamp = 253_402_300_799
+
+    /// Exactly "YYYY-MM-DDTHH:MM:SSZ" (20 bytes at `p`), as keyctl writes times;
+    /// nil for anything else. Accepts exactly what `parse` accepts of that form.
+    /// Reads three little-endian words: "YYYY-MM-", "DDTHH:MM", ":SSZ".
+    static func parseCanonical(_ p: UnsafePointer<UInt8>) -> Timestamp? {
+        let raw = UnsafeRawPointer(p)
+        let a = raw.loadUnaligned(as: UInt64.self)
+        let b = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        let c = UInt64(raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        // Separators: '-' at a[4], a[7]; 'T' at b[2], ':' at b[5]; ':' at c[0], 'Z' at c[3].
+        let aSep: UInt64 = 0xFF00_00FF_0000_0000, bSep: UInt64 = 0x0000_FF00_00FF_0000, cSep: UInt64 = 0xFF00_00FF
+        guard a & aSep == 0x2D00_002D_0000_0000, b & bSep == 0x0000_3A00_0054_0000, c & cSep == 0x5A00_003A else { return nil }
+        // Every other byte a digit: put '0' in the separators' places, then test all eight.
+        // (Subtracting '0' from all-digit words cannot borrow across bytes.)
+        let zeros = SWAR.broadcast(0x30)
+        let am = (a & ~aSep) | (zeros & aSep)
+        let bm = (b & ~bSep) | (zeros & bSep)
+        let cm = (c & ~cSep) | (zeros & cSep) | 0x3030_3030_0000_0000
+        guard SWAR.allDigits(am), SWAR.allDigits(bm), SWAR.allDigits(cm) else { return nil }
+        let da = am &- zeros, db = bm &- zeros, dc = cm &- zeros
+        @inline(__always) func digit(_ w: UInt64, _ i: UInt64) -> Int64 { Int64((w >> (8 * i)) & 0xFF) }
+        let year = digit(da, 0) * 1000 + digit(da, 1) * 100 + digit(da, 2) * 10 + digit(da, 3)
+        let month = digit(da, 5) * 10 + digit(da, 6)
+        let day = digit(db, 0) * 10 + digit(db, 1)
+        let hour = digit(db, 3) * 10 + digit(db, 4)
+        let minute = digit(db, 6) * 10 + digit(db, 7)
+        let second = digit(dc, 1) * 10 + digit(dc, 2)
+        guard month >= 1, month <= 12, day >= 1, day <= daysIn(month: month, year: year), hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+        return days(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
     }
 
     static func daysIn(month: Int64, year: Int64) -> Int64 {

@@ -1,0 +1,104 @@
+// The keystore reader has a fast path for records in the exact layout keyctl
+// writes (CanonicalRecord.swift). These tests hold it to the general reader: on
+// every input, valid or mangled, both must accept the same keystore or both reject.
+
+import Testing
+@testable import KeyCtlCore
+
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
+}
+
+func sampleKeystore(_ rng: inout SplitMix, count: Int) -> Keystore {
+    let names = ["ci", "deploy bot", "caf\u{E9}", "quote\"d", "back\\slash", "tilde~name", "\u{1F511} emoji", "x"]
+    var keys: [KeyRecord] = []
+    for i in 0..<count {
+        let key = APIKey.generate(prefix: "ak", environment: rng.below(2) == 0 ? .live : .test, randomBytes: { rng.bytes($0) })
+        let created = Timestamp(1_700_000_000 + rng.below(100_000_000))
+        let revoked = i < count - 3
+        let perms = Permissions(rawValue: UInt8(1 + rng.below(15)))
+        keys.append(KeyRecord(
+            id: "key_" + Base62.random(count: 16, randomBytes: { rng.bytes($0) }),
+            name: names[rng.below(names.count)] + (revoked ? "" : "-\(i)"),
+            digest: key.digest, hint: key.hint, environment: key.environment, permissions: perms,
+            createdAt: created,
+            expiresAt: rng.below(2) == 0 ? nil : created + Timestamp(rng.below(10_000_000)),
+            revokedAt: revoked ? created + Timestamp(rng.below(1000)) : nil,
+            lastUsedAt: rng.below(3) == 0 ? created + 5 : nil,
+            rotatedFrom: rng.below(4) == 0 ? "key_abc\(i)" : nil,
+            rotatedTo: nil))
+    }
+    return Keystore(prefix: "ak", maxKeys: 10, keys: keys)
+}
+
+/// Both readers' answers on `bytes`: the keystore or the fault.
+func bothReaders(_ bytes: [UInt8]) -> (Result<Keystore, KeystoreFault>, Result<Keystore, KeystoreFault>) {
+    let fast = Result { () throws(KeystoreFault) -> Keystore in try KeystoreCodec.decode(bytes) }
+    let general = Result { () throws(KeystoreFault) -> Keystore in try KeystoreCodec.decode(bytes, canonicalFastPath: false) }
+    return (fast, general)
+}
+
+@Suite struct CanonicalReaderTests {
+    @Test func encodedKeystoresDecodeIdenticallyOnBothPaths() throws {
+        var rng = SplitMix(state: 1)
+        for round in 0..<50 {
+            let keystore = sampleKeystore(&rng, count: 1 + round % 12)
+            let bytes = KeystoreCodec.encode(keystore)
+            let (fast, general) = bothReaders(bytes)
+            #expect(try fast.get() == keystore)
+            #expect(try general.get() == keystore)
+        }
+    }
+
+    @Test func mangledKeystoresGetTheSameVerdictOnBothPaths() {
+        var rng = SplitMix(state: 2)
+        // Bytes chosen to hit the scanner's edges: quotes, escapes, digits, separators, UTF-8.
+        let interesting: [UInt8] = [0x22, 0x5c, 0x30, 0x39, 0x3a, 0x2d, 0x2c, 0x5a, 0x61, 0x66, 0x67, 0x7f, 0x80, 0xe2, 0xa6, 0x00, 0x0a, 0x20, 0x7b, 0x7d, 0x5b, 0x5d, 0x6e]
+        var rejected = 0
+        for _ in 0..<3000 {
+            var bytes = KeystoreCodec.encode(sampleKeystore(&rng, count: 3))
+            for _ in 0..<(1 + rng.below(3)) {
+                let at = rng.below(bytes.count)
+                switch rng.below(3) {
+                case 0: bytes[at] = interesting[rng.below(interesting.count)]
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(interesting[rng.below(interesting.count)], at: at)
+                }
+            }
+            let (fast, general) = bothReaders(bytes)
+            switch (fast, general) {
+            case (.success(let a), .success(let b)):
+                #expect(a == b, "readers disagree on: \(String(decoding: bytes, as: UTF8.self))")
+            case (.failure, .failure):
+                rejected += 1
+            default:
+                Issue.record("one reader accepted what the other rejected: \(String(decoding: bytes, as: UTF8.self))")
+            }
+        }
+        #expect(rejected > 1000)  // the mutations do reach the checks
+    }
+
+    @Test func canonicalTimesParseLikeTheGeneralParser() {
+        let samples = ["2026-11-22T19:17:22Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+                       "2026-00-10T00:00:00Z", "2026-04-31T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z",
+                       "2026-01-01T00:00:60Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-01-01t00:00:00Z",
+                       "2026/01/01T00:00:00Z", "2026-01-01T00:00:0aZ", "2026-01-01T00:00:00z"]
+        for text in samples {
+            let bytes = Array(text.utf8)
+            let fast = bytes.withUnsafeBufferPointer { RFC3339.parseCanonical($0.baseAddress!) }
+            let general = RFC3339.parse(bytes)
+            // The canonical form is upper-case T and Z only; where it accepts, it agrees.
+            if let fast { #expect(fast == general, "\(text)") }
+            if text.contains("t") || text.hasSuffix("z") { #expect(fast == nil) } else { #expect(fast == general, "\(text)") }
+        }
+    }
+}
