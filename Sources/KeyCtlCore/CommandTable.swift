@@ -76,7 +76,7 @@ public enum Values {
     public static let permissions = ["read", "write", "admin", "webhook"]
     public static let formats = ["raw", "bearer", "basic", "x-api-key", "env"]
     public static let statuses = ["active", "expired", "retiring", "revoked"]
-    public static let shells = ["bash", "zsh", "fish"]
+    public static let shells = Shell.allCases.map { $0.rawValue }
 }
 
 public enum CommandTable {
@@ -180,5 +180,6 @@ public enum CommandTable {
         ("HOME", "the keystore is ~/.local/share/keyctl/keystore.json when neither is set"),
         ("KEYCTL_LOCK_TIMEOUT", "seconds to wait for the keystore lock (default 10)"),
         ("NO_COLOR", "when set, list prints no colour"),
+        ("TERM", "when dumb, list prints no colour"),
     ]
 }

@@ -86,11 +86,10 @@ public enum Completions {
         }
     }
 
-    /// The help text up to its first parenthesis: short enough for a menu.
+    /// The help text without a closing parenthesis ("(default: …)"): short enough for a menu.
     static func brief(_ help: String) -> String {
-        var text = help
-        if let open = text.firstRange(of: " (") { text = String(text[..<open.lowerBound]) }
-        return text
+        guard help.hasSuffix(")"), let open = help.ranges(of: " (").last else { return help }
+        return String(help[..<open.lowerBound])
     }
 
     static func words(_ list: [String]) -> String { list.joined(separator: " ") }
@@ -137,21 +136,44 @@ public enum Completions {
             fi
         }
 
+        # Set REPLY to word $1 as the shell would pass it: quotes and backslashes
+        # removed, a leading ~/ made $HOME/, nothing expanded or run.
+        _keyctl_dequote()
+        {
+            local in=$1 out= c q= i
+            for ((i = 0; i < ${#in}; i++)); do
+                c=${in:i:1}
+                if [[ $q == "'" ]]; then
+                    if [[ $c == "'" ]]; then q=; else out+=$c; fi
+                elif [[ $c == '\' ]]; then
+                    i=$((i + 1)) out+=${in:i:1}
+                elif [[ $c == '"' ]]; then
+                    if [[ $q == '"' ]]; then q=; else q='"'; fi
+                elif [[ $c == "'" && -z $q ]]; then
+                    q="'"
+                else
+                    out+=$c
+                fi
+            done
+            [[ $in == '~/'* ]] && out=$HOME/${out#'~/'}
+            REPLY=$out
+        }
+
         # Key names in use, from the keystore named on the line or the default one.
         # Names are data: quoted with %q, never expanded.
         _keyctl_keys()
         {
-            local i w name q prog=${words[0]} ks=()
+            local i w name q prog ks=() REPLY
             for ((i = 1; i < cword; i++)); do
                 w=${words[i]}
                 case $w in
                 --) break ;;
-                \#(keystore)) ((i + 1 < cword)) && ks=(\#(keystore) "${words[i + 1]}") ;;
-                \#(keystore)=*) ks=(\#(keystore) "${w#\#(keystore)=}") ;;
+                \#(keystore)) ((i + 1 < cword)) && _keyctl_dequote "${words[i + 1]}" && ks=(\#(keystore) "$REPLY") ;;
+                \#(keystore)=*) _keyctl_dequote "${w#\#(keystore)=}" && ks=(\#(keystore) "$REPLY") ;;
                 esac
             done
-            [[ ${ks[1]-} == '~/'* ]] && ks[1]=$HOME/${ks[1]#'~/'}
-            [[ $prog == '~/'* ]] && prog=$HOME/${prog#'~/'}
+            _keyctl_dequote "${words[0]}"
+            prog=$REPLY
             while IFS= read -r name; do
                 printf -v q %q "$name"
                 [[ $q == "$cur"* ]] && COMPREPLY+=("$q")
@@ -179,13 +201,13 @@ public enum Completions {
         for command in CommandTable.commands where command.options.contains(where: \.takesValue) {
             out += "    \(command.name.rawValue))\n        case $1 in\n"
             for option in command.options where option.takesValue {
-                out += "        \(spellings(option).joined(separator: "|"))) \(bashAction(action(for: option)))return ;;\n"
+                out += "        \(spellings(option).joined(separator: "|"))) \(bashAction(action(for: option)))return 0 ;;\n"
             }
             out += "        esac ;;\n"
         }
         out += "    esac\n    case $1 in\n"
         for option in CommandTable.globalOptions where option.takesValue {
-            out += "    \(spellings(option).joined(separator: "|"))) \(bashAction(action(for: option)))return ;;\n"
+            out += "    \(spellings(option).joined(separator: "|"))) \(bashAction(action(for: option)))return 0 ;;\n"
         }
         out += "    esac\n    return 1\n}\n\n"
 
@@ -203,7 +225,7 @@ public enum Completions {
             for (index, argument) in command.arguments.enumerated() {
                 let isLast = index == command.arguments.count - 1
                 let pattern = isLast && argument.isRepeated ? "*" : "\(index)"
-                out += "        \(pattern)) \(bashAction(action(for: argument)))return ;;\n"
+                out += "        \(pattern)) \(bashAction(action(for: argument)))return 0 ;;\n"
             }
             out += "        esac ;;\n"
         }
@@ -321,7 +343,7 @@ public enum Completions {
           local curcontext=$curcontext state state_descr line ret=1
           local -A opt_args
 
-          _arguments -C \
+          _arguments -C -A '-*' \
 
         """#
         for spec in CommandTable.globalOptions.flatMap(zshOptionSpecs) {
@@ -352,7 +374,7 @@ public enum Completions {
             *)
               _message 'no more arguments' ;;
           esac
-          return ret
+          return $ret
         }
 
         if [[ $funcstack[1] == _keyctl ]]; then
