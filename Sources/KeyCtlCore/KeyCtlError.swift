@@ -80,7 +80,12 @@ public struct KeyCtlError: Error, Equatable, CustomStringConvertible {
 
     /// The one line a person reads: `keyctl: <message>; <hint>` (no secret ever goes in either).
     public var description: String {
-        hint.isEmpty ? "keyctl: \(message)" : "keyctl: \(message); \(hint)"
+        "keyctl: " + text
+    }
+
+    /// Message and hint in one line, with anything shaped like a key reduced to its hint.
+    public var text: String {
+        Redaction.redactingKeys(in: hint.isEmpty ? message : "\(message); \(hint)")
     }
 
     public static func usage(_ message: String, command: String? = nil) -> KeyCtlError {

@@ -92,7 +92,7 @@ enum VerifyCommand {
             w.key("code")
             w.string(code.rawValue)
             w.key("message")
-            w.string(message)
+            w.string(Redaction.redactingKeys(in: message))
             w.raw("}\n")
             _ = inv.context.writeStdout(w.bytes)
         } else {
