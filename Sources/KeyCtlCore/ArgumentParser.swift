@@ -78,14 +78,6 @@ public enum ArgumentParser {
                 fail(.usage("unknown option '--\(name)'", command: commandName))
                 continue
             }
-            switch spec.name {
-            case "help":
-                result.wantsHelp = true
-            case "version":
-                result.wantsVersion = true
-            default:
-                break
-            }
             if spec.takesValue {
                 let value: String
                 if let inlineValue {
@@ -103,6 +95,8 @@ public enum ArgumentParser {
                     fail(.usage("option '--\(spec.name)' takes no value, in '\(word)'", command: commandName))
                     continue
                 }
+                if spec.name == "help" { result.wantsHelp = true }
+                if spec.name == "version" { result.wantsVersion = true }
                 result.options[spec.name, default: []].append("")
             }
         }

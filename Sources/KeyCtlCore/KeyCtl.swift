@@ -51,55 +51,19 @@ public enum KeyCtl {
     }
 
     /// Errors go to stderr only: one line for a person, or `{"error":{…}}` with --json.
-    /// A word that looks like a key (a key pasted where an id, name or value belongs)
-    /// is shown as its hint, never in full.
+    /// Both go through KeyCtlError.text, which shows anything shaped like a key as its hint.
     static func report(_ error: KeyCtlError, json: Bool, context: Context) {
         if json {
             var w = JSONWriter()
             w.raw("{\"error\":{\"code\":")
             w.string(error.code.rawValue)
             w.key("message")
-            w.string(redactingKeys(error.hint.isEmpty ? error.message : "\(error.message); \(error.hint)"))
+            w.string(error.text)
             w.raw("}}\n")
             _ = context.writeStderr(w.bytes)
         } else {
-            context.err(redactingKeys(error.description) + "\n")
+            context.err(error.description + "\n")
         }
-    }
-
-    /// `text` with the body of anything shaped like a key (`…_live_` or `…_test_` followed
-    /// by at least 16 letters or digits, checksum or not: a mistyped key is still a secret)
-    /// cut to its last four characters, as in a hint: `ak_live_…Qx9Q`.
-    static func redactingKeys(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        func isWordByte(_ c: UInt8) -> Bool { Base62.isDigit(c) || c == UInt8(ascii: "_") }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = 0
-        while i < bytes.count {
-            guard isWordByte(bytes[i]) else {
-                out.append(bytes[i])
-                i += 1
-                continue
-            }
-            var end = i
-            while end < bytes.count && isWordByte(bytes[end]) { end += 1 }
-            var word = Array(bytes[i..<end])
-            for marker in ["_live_", "_test_"] {
-                let m = Array(marker.utf8)
-                var j = 0
-                while j + m.count <= word.count {
-                    if Array(word[j..<j + m.count]) == m && word.count - (j + m.count) >= 16 {
-                        word = Array(word[..<(j + m.count)]) + Array("\u{2026}".utf8) + Array(word.suffix(4))
-                        break
-                    }
-                    j += 1
-                }
-            }
-            out += word
-            i = end
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `--json` anywhere before `--` asks for JSON errors too, even on a bad command line.

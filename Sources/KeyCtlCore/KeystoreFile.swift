@@ -223,17 +223,19 @@ public struct KeystoreFile {
         }
         let before = keystore
         let result = try body(&keystore, existed)
-        guard keystore != before || !existed else { return result }
-        removeStaleTemporaries()
-        try write(KeystoreCodec.encode(keystore))
+        let changed = keystore != before || !existed
+        if changed {
+            removeStaleTemporaries()
+            try write(KeystoreCodec.encode(keystore))
+        }
         if let deliver, !deliver(result) {
-            if let oldBytes {
+            if changed, let oldBytes {
                 try write(oldBytes)
-            } else {
+            } else if changed {
                 unlink(path)
                 syncDirectory()
             }
-            throw KeyCtlError(.ioError, "could not write the new key to standard output, so it was not kept",
+            throw KeyCtlError(.ioError, changed ? "could not write the new key to standard output, so it was not kept" : "could not write to standard output",
                 hint: "run the command again with its output going somewhere writable")
         }
         return result

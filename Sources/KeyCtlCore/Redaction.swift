@@ -1,8 +1,9 @@
 // No secret in any message. Usage errors quote the offending word, and a person
 // who pastes a key into the wrong place would see it echoed to a terminal, a CI
 // log or a file. Every message keyctl prints passes through here first: any run
-// shaped like a key (PREFIX_live_ or PREFIX_test_ followed by 20 or more base62
-// digits) is shown as its hint, `ak_live_…Qx9Q`.
+// shaped like a key (PREFIX_live_ or PREFIX_test_ followed by 16 or more base62
+// digits, checksum or not: a mistyped key is still a secret) is shown as its hint,
+// `ak_live_…Qx9Q`.
 
 enum Redaction {
     static func redactingKeys(in text: String) -> String {
@@ -38,7 +39,7 @@ enum Redaction {
         guard i - 6 - start >= 2 else { return nil }
         var end = i
         while end < bytes.count, Base62.value(of: bytes[end]) != nil { end += 1 }
-        guard end - i >= 20 else { return nil }
+        guard end - i >= 16 else { return nil }
         return end
     }
 
