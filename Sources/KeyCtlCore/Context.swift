@@ -44,10 +44,7 @@ public struct Context {
         Context(
             environment: { name in getenv(name).map { String(cString: $0) } },
             now: { Timestamp(time(nil)) },
-            randomBytes: { count in
-                var rng = SystemRandomNumberGenerator()
-                return (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            },
+            randomBytes: systemRandomBytes,
             readLine: { Swift.readLine(strippingNewline: true) },
             writeStdout: { writeFully(1, $0) },
             writeStderr: { writeFully(2, $0) },
@@ -78,4 +75,17 @@ func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         written += n
     }
     return true
+}
+
+/// `count` bytes from the system CSPRNG (getrandom(2) through the standard
+/// library), eight per call rather than one.
+public func systemRandomBytes(_ count: Int) -> [UInt8] {
+    var rng = SystemRandomNumberGenerator()
+    var out: [UInt8] = []
+    out.reserveCapacity(count + 8)
+    while out.count < count {
+        withUnsafeBytes(of: rng.next()) { out.append(contentsOf: $0) }
+    }
+    out.removeLast(out.count - count)
+    return out
 }

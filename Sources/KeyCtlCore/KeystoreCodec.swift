@@ -351,65 +351,63 @@ public enum KeystoreCodec {
 }
 
 /// A set of byte ranges of one buffer, compared by content: open addressing over
-/// a power-of-two table, hashing whole 8-byte words. Used for the uniqueness of
-/// ids and digests, which must cost next to nothing per record.
+/// a power-of-two table whose slots hold the range itself (start and length packed
+/// in one word, 0 for empty), so a probe touches one cache line. Used for the
+/// uniqueness of ids and digests, which must cost next to nothing per record.
 struct RangeSet {
-    private var slots: [Int32]  // 0 = empty, else 1 + index into `ranges`
-    private var ranges: [Range<Int>] = []
+    private var slots: [UInt64]
+    private var count = 0
     private var mask: Int
 
     init(expectedCount: Int) {
         var capacity = 16
         while capacity < expectedCount * 2 { capacity <<= 1 }
-        slots = [Int32](repeating: 0, count: capacity)
+        slots = [UInt64](repeating: 0, count: capacity)
         mask = capacity - 1
-        ranges.reserveCapacity(expectedCount)
     }
 
-    static func hash(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        let base = UnsafeRawPointer(bytes.baseAddress!) + range.lowerBound
-        // Ids and digests are random: their first 24 bytes hash well enough, and
-        // a collision only costs a memcmp.
-        let n = min(range.count, 24)
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(range.count &+ 1)
-        var i = 0
-        while i + 8 <= n {
-            h = (h ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            i += 8
+    /// Ids and digests are random where it matters: their first and last eight
+    /// bytes hash well enough, and a collision only costs a memcmp.
+    @inline(__always) static func hash(_ start: Int, _ length: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let base = UnsafeRawPointer(bytes.baseAddress!) + start
+        var h = UInt64(length) &* 0x9E37_79B9_7F4A_7C15
+        if length >= 8 {
+            h ^= base.loadUnaligned(as: UInt64.self)
+            h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= base.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
+        } else {
+            for i in 0..<length { h = (h ^ UInt64(base.load(fromByteOffset: i, as: UInt8.self))) &* 0x100_0000_01B3 }
         }
-        while i < n {
-            h = (h ^ UInt64(base.load(fromByteOffset: i, as: UInt8.self))) &* 0x94D0_49BB_1331_11EB
-            i += 1
-        }
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h)
+        h = (h ^ (h >> 32)) &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 
-    /// False if an equal range is already in the set.
+    /// False if an equal range is already in the set. Ranges start after offset 0
+    /// (a keystore begins with '{'), so a packed range is never 0.
     mutating func insert(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        if ranges.count * 2 >= slots.count { grow(bytes) }
-        var i = RangeSet.hash(range, in: bytes) & mask
+        if count * 2 >= slots.count { grow(bytes) }
+        let start = range.lowerBound, length = range.count
+        var i = RangeSet.hash(start, length, in: bytes) & mask
         while slots[i] != 0 {
-            let other = ranges[Int(slots[i]) - 1]
-            if other.count == range.count && memcmp(bytes.baseAddress! + other.lowerBound, bytes.baseAddress! + range.lowerBound, range.count) == 0 {
+            let otherStart = Int(slots[i] >> 32), otherLength = Int(slots[i] & 0xFFFF_FFFF)
+            if otherLength == length && memcmp(bytes.baseAddress! + otherStart, bytes.baseAddress! + start, length) == 0 {
                 return false
             }
             i = (i + 1) & mask
         }
-        ranges.append(range)
-        slots[i] = Int32(ranges.count)
+        slots[i] = UInt64(start) << 32 | UInt64(length)
+        count += 1
         return true
     }
 
     private mutating func grow(_ bytes: UnsafeBufferPointer<UInt8>) {
-        let capacity = slots.count * 2
-        slots = [Int32](repeating: 0, count: capacity)
-        mask = capacity - 1
-        for (n, r) in ranges.enumerated() {
-            var i = RangeSet.hash(r, in: bytes) & mask
+        let old = slots
+        slots = [UInt64](repeating: 0, count: old.count * 2)
+        mask = slots.count - 1
+        for packed in old where packed != 0 {
+            var i = RangeSet.hash(Int(packed >> 32), Int(packed & 0xFFFF_FFFF), in: bytes) & mask
             while slots[i] != 0 { i = (i + 1) & mask }
-            slots[i] = Int32(n + 1)
+            slots[i] = packed
         }
     }
 }

@@ -280,10 +280,7 @@ public struct KeystoreFile {
 
     /// Replaces the keystore atomically and durably with `bytes`.
     public func write(_ bytes: [UInt8]) throws {
-        var suffix = [UInt8](repeating: 0, count: 8)
-        var rng = SystemRandomNumberGenerator()
-        for i in suffix.indices { suffix[i] = UInt8.random(in: 0...255, using: &rng) }
-        let temporary = (directory == "." ? "" : directory + "/") + temporaryPrefix + Hex.encode(suffix)
+        let temporary = (directory == "." ? "" : directory + "/") + temporaryPrefix + Hex.encode(systemRandomBytes(8))
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw writeError("cannot create \(temporary)", errno) }
         var ok = false
