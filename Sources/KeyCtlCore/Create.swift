@@ -2,6 +2,10 @@ enum CreateCommand {
     static func run(_ inv: Invocation) throws -> Int32 {
         let name = inv.arguments.positionals[0]
         if let problem = Names.problem(with: name) { throw inv.usage("invalid key name: \(problem)") }
+        // Names are stored and listed in clear; a key pasted as a name would be too.
+        if Redaction.redactingKeys(in: name) != name {
+            throw inv.usage("invalid key name: it contains something shaped like an API key, and names are stored in clear")
+        }
         let permissions = try permissions(inv)
         let environment = try environment(inv)
         let expiresAt = try expiry(inv)
