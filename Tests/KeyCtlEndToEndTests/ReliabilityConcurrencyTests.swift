@@ -1,0 +1,218 @@
+// SPEC §3–§4 under concurrency: many keyctl processes at once against one keystore.
+// Every process's report (exit status, printed ids) is checked against the final
+// keystore: nothing lost, no rule broken, the file valid at every moment.
+
+import Foundation
+import Testing
+
+@Suite("Reliability: concurrency", .serialized)
+struct ReliabilityConcurrencyTests {
+    /// 48 processes at once: 16 create (more than there are slots), 8 rotate, 8 revoke,
+    /// 8 verify (which stamps last_used_at, a write), 8 list. A reader thread parses the
+    /// file continuously meanwhile.
+    @Test func mixedProcessesLoseNothingAndBreakNoRule() throws {
+        let box = Sandbox()
+        let maxKeys = 8
+        #expect(box.keyctl(["init", "--max-keys", "\(maxKeys)"]).status == 0)
+        var seedKeys: [String: String] = [:]  // name → secret
+        for i in 0..<4 {
+            let r = box.keyctl(["create", "seed\(i)"])
+            #expect(r.status == 0)
+            seedKeys["seed\(i)"] = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // Rotated only, never revoked, so every rotation must succeed.
+        for i in 0..<2 { #expect(box.keyctl(["create", "rot\(i)"]).status == 0) }
+        let initial = try #require(box.records())
+        let stdinDir = box.path + "/in"
+        mkdir(stdinDir, 0o700)
+        let outDir = box.path + "/out"
+        mkdir(outDir, 0o700)
+
+        // A reader that parses the file as often as it can while the writers run.
+        final class Watch: @unchecked Sendable {
+            var reads = 0
+            var invalid: [String] = []
+            var stop = false
+            let lock = NSLock()
+        }
+        let watch = Watch()
+        let keystorePath = box.keystore
+        let watcher = Thread {
+            while !watch.lock.withLock({ watch.stop }) {
+                usleep(200)
+                guard let data = FileManager.default.contents(atPath: keystorePath) else { continue }
+                let ok = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] != nil
+                watch.lock.withLock {
+                    watch.reads += 1
+                    if !ok { watch.invalid.append(String(decoding: data.prefix(200), as: UTF8.self)) }
+                }
+            }
+        }
+        watcher.start()
+
+        enum Kind { case create, rotate, revoke, verify, list }
+        var children: [(Kind, String, Child)] = []
+        for i in 0..<48 {
+            let tag = "p\(i)"
+            let base = ["--keystore", box.keystore]
+            let child: Child
+            let kind: Kind
+            switch i % 6 {
+            case 0, 1:
+                kind = .create
+                child = .keyctl(base + ["create", "c\(i)", "--json"], outputIn: outDir, tag: tag)
+            case 2:
+                kind = .rotate
+                child = .keyctl(base + ["rotate", "rot\(i % 2)", "--json"], outputIn: outDir, tag: tag)
+            case 3:
+                kind = .revoke
+                child = .keyctl(base + ["revoke", "seed\((i / 6) % 4)"], outputIn: outDir, tag: tag)
+            case 4:
+                kind = .verify
+                let input = stdinDir + "/\(tag)"
+                try (seedKeys["seed\((i / 6) % 4)"]! + "\n").write(toFile: input, atomically: false, encoding: .utf8)
+                child = .keyctl(base + ["verify", "--json"], environment: ["KEYCTL_LOCK_TIMEOUT": "0"], stdinPath: input, outputIn: outDir, tag: tag)
+            default:
+                kind = .list
+                child = .keyctl(base + ["list", "--json"], outputIn: outDir, tag: tag)
+            }
+            children.append((kind, tag, child))
+        }
+        for (_, _, child) in children { child.wait() }
+        watch.lock.withLock { watch.stop = true }
+        while !watcher.isFinished { usleep(1000) }
+
+        let final = try #require(box.records(), "the final keystore must be readable")
+        let finalByID = Dictionary(uniqueKeysWithValues: final.map { ($0["id"] as! String, $0) })
+        let inUse = final.filter { ["active", "expired"].contains($0["status"] as? String) }
+
+        var created: [String] = []
+        var rotatedNew: [String] = []
+        var rotatedOld: [String] = []
+        var newlyRevoked: Set<String> = []
+        var counts: [String: Int] = [:]
+        for (kind, tag, child) in children {
+            let ending = child.wait()
+            let status = try #require(ending.exitStatus, "\(tag) died: \(ending)")
+            counts["\(kind) \(status)", default: 0] += 1
+            switch kind {
+            case .create:
+                #expect([0, 5].contains(status), "\(tag) create: \(ending) \(child.stderr)")
+                if status == 0 {
+                    let record = try #require(parseJSON(child.stdout) as? [String: Any])
+                    created.append(record["id"] as! String)
+                    #expect((record["key"] as? String)?.hasPrefix("ak_live_") == true)
+                } else {
+                    #expect(errorCode(child.stderr) == "KEY_LIMIT_REACHED", "\(tag): \(child.stderr)")
+                }
+            case .rotate:
+                // A racing rotation of the same name resolves to the newest key: all succeed.
+                #expect(status == 0, "\(tag) rotate: \(ending) \(child.stderr)")
+                if status == 0 {
+                    let pair = try #require(parseJSON(child.stdout) as? [String: [String: Any]])
+                    rotatedNew.append(pair["new"]!["id"] as! String)
+                    rotatedOld.append(pair["old"]!["id"] as! String)
+                }
+            case .revoke:
+                // 6: a racing revoke of the same name got there first (a revoked key is addressed by id only).
+                #expect([0, 6].contains(status), "\(tag) revoke: \(ending) \(child.stderr)")
+                for line in child.stderr.split(separator: "\n") where line.hasPrefix("keyctl: revoked key_") {
+                    newlyRevoked.insert(String(line.dropFirst("keyctl: revoked ".count).prefix { $0 != " " }))
+                }
+            case .verify:
+                // Valid, or revoked (a racing rotate or revoke got there first).
+                #expect([0, 3].contains(status), "\(tag) verify: \(ending) \(child.stdout) \(child.stderr)")
+            case .list:
+                #expect(status == 0, "\(tag) list: \(child.stderr)")
+                #expect(parseJSON(child.stdout) is [[String: Any]], "\(tag) printed invalid JSON")
+            }
+        }
+
+        // No lost update: every create and rotate that reported success is in the file,
+        // and the file holds nothing else that is new.
+        for id in created + rotatedNew { #expect(finalByID[id] != nil, "reported \(id) is missing from the keystore") }
+        #expect(Set(created + rotatedNew).count == created.count + rotatedNew.count, "an id was reported twice")
+        #expect(final.count == initial.count + created.count + rotatedNew.count,
+                "records: \(initial.count) + \(created.count) created + \(rotatedNew.count) rotated ≠ \(final.count)")
+        #expect(ids(initial).isSubset(of: Set(finalByID.keys)), "a record vanished")
+        for (old, new) in zip(rotatedOld, rotatedNew) {
+            #expect(finalByID[old]?["rotated_to"] as? String == new)
+            #expect(finalByID[old]?["status"] as? String == "revoked")
+        }
+        for id in newlyRevoked { #expect(finalByID[id]?["status"] as? String == "revoked", "\(id) was reported revoked") }
+        // The counts add up: in use = before + created − revoked (a rotation swaps one for one).
+        #expect(inUse.count == initial.count + created.count - newlyRevoked.count,
+                "in use \(inUse.count) ≠ \(initial.count) + \(created.count) − \(newlyRevoked.count); outcomes \(counts)")
+        // Rules.
+        #expect(inUse.count <= maxKeys, "key limit exceeded: \(inUse.count) > \(maxKeys)")
+        #expect(inUse.count >= 1, "last-key rule broken")
+        let names = inUse.map { $0["name"] as! String }
+        #expect(Set(names).count == names.count, "two keys in use share a name: \(names.sorted())")
+        // Valid at every moment, and the reader did look.
+        #expect(watch.invalid.isEmpty, "a reader saw an invalid keystore: \(watch.invalid.first ?? "")")
+        #expect(watch.reads > 0)
+        #expect(box.temporaries().isEmpty, "temporary files left: \(box.temporaries())")
+        #expect(rotatedNew.count == 8)
+        #expect(created.count >= 2, "the race did not exercise creates: \(counts)")
+    }
+
+    /// 24 creates race for 4 free slots: exactly 4 win, 20 get KEY_LIMIT_REACHED.
+    @Test func keyLimitHoldsUnderARace() throws {
+        let box = Sandbox()
+        #expect(box.keyctl(["init", "--max-keys", "5"]).status == 0)
+        #expect(box.keyctl(["create", "first"]).status == 0)
+        let children = (0..<24).map { i in
+            Child.keyctl(["--keystore", box.keystore, "--json", "create", "k\(i)"], outputIn: box.path, tag: "c\(i)")
+        }
+        var won: [String] = []
+        for child in children {
+            let status = child.wait().exitStatus
+            if status == 0 {
+                won.append((parseJSON(child.stdout) as? [String: Any])?["id"] as? String ?? "?")
+            } else {
+                #expect(status == 5 && errorCode(child.stderr) == "KEY_LIMIT_REACHED", "\(child.stderr)")
+            }
+        }
+        #expect(won.count == 4)
+        let records = try #require(box.records())
+        #expect(records.count == 5)
+        #expect(Set(won).isSubset(of: ids(records)))
+    }
+
+    /// 16 creates of one name: exactly one wins, the others get NAME_TAKEN.
+    @Test func nameStaysUniqueUnderARace() throws {
+        let box = Sandbox()
+        #expect(box.keyctl(["init"]).status == 0)
+        let children = (0..<16).map { i in
+            Child.keyctl(["--keystore", box.keystore, "--json", "create", "deploy"], outputIn: box.path, tag: "c\(i)")
+        }
+        let statuses = children.map { $0.wait().exitStatus }
+        #expect(statuses.filter { $0 == 0 }.count == 1)
+        #expect(statuses.filter { $0 == 5 }.count == 15)
+        #expect(children.filter { $0.wait().exitStatus == 5 }.allSatisfy { errorCode($0.stderr) == "NAME_TAKEN" })
+        #expect(try #require(box.records()).count == 1)
+    }
+
+    /// Two keys in use; 8 processes revoke one, 8 the other, at once. Whichever goes
+    /// first wins (its group all succeed: a repeated revoke is not an error); every
+    /// revoke of the other key is refused with LAST_KEY. One key is left in use.
+    @Test func lastKeyRuleHoldsUnderARace() throws {
+        let box = Sandbox()
+        #expect(box.keyctl(["init"]).status == 0)
+        let a = try #require(parseJSON(box.keyctl(["create", "a", "--json"]).stdout) as? [String: Any])["id"] as! String
+        let b = try #require(parseJSON(box.keyctl(["create", "b", "--json"]).stdout) as? [String: Any])["id"] as! String
+        let children = (0..<16).map { i in
+            (i % 2 == 0 ? a : b, Child.keyctl(["--keystore", box.keystore, "--json", "revoke", i % 2 == 0 ? a : b], outputIn: box.path, tag: "r\(i)"))
+        }
+        var outcome: [String: Set<Int32>] = [a: [], b: []]
+        for (id, child) in children { outcome[id]!.insert(child.wait().exitStatus ?? -1) }
+        let records = try #require(box.records())
+        let inUse = records.filter { $0["status"] as? String == "active" }
+        #expect(inUse.count == 1)
+        let survivor = try #require(inUse.first?["id"] as? String)
+        let revoked = survivor == a ? b : a
+        #expect(outcome[revoked] == [0], "every revoke of the first-revoked key succeeds: \(outcome)")
+        #expect(outcome[survivor] == [5], "every revoke of the last key is refused: \(outcome)")
+        for (id, child) in children where id == survivor { #expect(errorCode(child.stderr) == "LAST_KEY") }
+    }
+}
