@@ -10,9 +10,9 @@
 // On a keystore with years of revoked records this is what keeps `verify` cheap.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 extension KeystoreCodec.Decoder {

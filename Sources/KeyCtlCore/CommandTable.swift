@@ -83,13 +83,16 @@ public enum CommandTable {
     public static let version = "1.0.0"
 
     public static let globalOptions: [OptionSpec] = [
-        OptionSpec("keystore", value: "PATH", help: "the keystore file (default: $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json, else ~/.local/share/keyctl/keystore.json)"),
+        OptionSpec(
+            "keystore", value: "PATH",
+            help: "the keystore file (default: $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json, else ~/.local/share/keyctl/keystore.json)"),
         OptionSpec("json", help: "machine-readable output"),
         OptionSpec("help", short: "h", help: "show help for keyctl or for the command"),
         OptionSpec("version", help: "print the version"),
     ]
 
-    static let format = OptionSpec("format", value: "FORMAT", values: Values.formats, help: "print the key as raw (default), bearer, basic, x-api-key or env")
+    static let format = OptionSpec(
+        "format", value: "FORMAT", values: Values.formats, help: "print the key as raw (default), bearer, basic, x-api-key or env")
     static let expiresIn = OptionSpec("expires-in", value: "DURATION", help: "expire after DURATION, e.g. 90d or 1d12h")
 
     public static let commands: [CommandSpec] = [
@@ -108,7 +111,9 @@ public enum CommandTable {
             discussion: "Prints the new key on stdout; it is never shown again. Creates the keystore if there is none.",
             arguments: [ArgumentSpec("NAME", .name, help: "a name for the key, 1-100 characters, unique among keys in use")],
             options: [
-                OptionSpec("permissions", value: "LIST", values: Values.permissions, isList: true, help: "comma-separated permissions: read, write, admin, webhook (default: read; admin implies all)"),
+                OptionSpec(
+                    "permissions", value: "LIST", values: Values.permissions, isList: true,
+                    help: "comma-separated permissions: read, write, admin, webhook (default: read; admin implies all)"),
                 OptionSpec("env", value: "ENV", values: Values.environments, help: "environment: live (default) or test"),
                 expiresIn,
                 OptionSpec("expires-at", value: "TIME", help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
@@ -120,7 +125,9 @@ public enum CommandTable {
             discussion: "Never shows a secret: only the hint (prefix, environment and last four characters).",
             arguments: [],
             options: [
-                OptionSpec("status", value: "STATUS", values: Values.statuses, isList: true, help: "only keys with this status: active, expired, retiring, revoked (comma-separated)"),
+                OptionSpec(
+                    "status", value: "STATUS", values: Values.statuses, isList: true,
+                    help: "only keys with this status: active, expired, retiring, revoked (comma-separated)"),
                 OptionSpec("expiring-within", value: "DURATION", help: "only keys that are not revoked and expire within DURATION"),
             ]),
         CommandSpec(
@@ -138,7 +145,8 @@ public enum CommandTable {
         CommandSpec(
             name: .rotate, summary: "replace a key with a new one",
             synopsis: "KEY [--grace DURATION] [--expires-in DURATION] [--format FORMAT] | --expiring-within DURATION [--grace DURATION]",
-            discussion: "The new key keeps the name, environment and permissions and prints once. Without --grace the old key is revoked at once; with it, the old key is retiring and still verifies until the grace ends (at most 7d). With --expiring-within, rotates every active or expired key that expires within DURATION.",
+            discussion:
+                "The new key keeps the name, environment and permissions and prints once. Without --grace the old key is revoked at once; with it, the old key is retiring and still verifies until the grace ends (at most 7d). With --expiring-within, rotates every active or expired key that expires within DURATION.",
             arguments: [ArgumentSpec("KEY", .key, optional: true, help: "the key's id or name")],
             options: [
                 OptionSpec("grace", value: "DURATION", help: "keep the old key valid for DURATION (at most 7d)"),
@@ -149,11 +157,14 @@ public enum CommandTable {
         CommandSpec(
             name: .verify, summary: "check a key; the exit status tells the answer",
             synopsis: "[KEY] [--from-env VAR] [--require PERMISSION]",
-            discussion: "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden.",
+            discussion:
+                "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden.",
             arguments: [ArgumentSpec("KEY", .apiKey, optional: true, help: "the API key (prefer standard input or --from-env)")],
             options: [
                 OptionSpec("from-env", value: "VAR", help: "read the key from the environment variable VAR"),
-                OptionSpec("require", value: "PERMISSION", values: Values.permissions, isList: true, help: "fail with FORBIDDEN unless the key has this permission (admin implies all)"),
+                OptionSpec(
+                    "require", value: "PERMISSION", values: Values.permissions, isList: true,
+                    help: "fail with FORBIDDEN unless the key has this permission (admin implies all)"),
             ]),
         CommandSpec(
             name: .completions, summary: "print a shell completion script",

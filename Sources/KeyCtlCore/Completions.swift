@@ -99,89 +99,89 @@ public enum Completions {
     static func bash() -> String {
         let keystore = keystoreOption?.flag ?? "--keystore"
         var out = #"""
-        # bash completion for keyctl                              -*- shell-script -*-
-        # Generated from keyctl's command table by `keyctl completions bash`; do not edit.
-        # Install as ~/.local/share/bash-completion/completions/keyctl (bash-completion
-        # loads it on first use), or source it from ~/.bashrc.
+            # bash completion for keyctl                              -*- shell-script -*-
+            # Generated from keyctl's command table by `keyctl completions bash`; do not edit.
+            # Install as ~/.local/share/bash-completion/completions/keyctl (bash-completion
+            # loads it on first use), or source it from ~/.bashrc.
 
-        # Add each argument that starts with $cur to COMPREPLY.
-        _keyctl_compreply()
-        {
-            local w
-            for w in "$@"; do
-                [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
-            done
-        }
+            # Add each argument that starts with $cur to COMPREPLY.
+            _keyctl_compreply()
+            {
+                local w
+                for w in "$@"; do
+                    [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
+                done
+            }
 
-        # Complete the last item of a comma-separated list drawn from the arguments.
-        _keyctl_list()
-        {
-            local head= last=$cur w
-            if [[ $cur == *,* ]]; then
-                head=${cur%,*}, last=${cur##*,}
-            fi
-            for w in "$@"; do
-                [[ ,$head == *,"$w",* ]] && continue
-                [[ $w == "$last"* ]] && COMPREPLY+=("$head$w")
-            done
-        }
-
-        _keyctl_files()
-        {
-            if declare -F _filedir >/dev/null 2>&1; then
-                _filedir
-            else
-                compopt -o filenames 2>/dev/null
-                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
-            fi
-        }
-
-        # Set REPLY to word $1 as the shell would pass it: quotes and backslashes
-        # removed, a leading ~/ made $HOME/, nothing expanded or run.
-        _keyctl_dequote()
-        {
-            local in=$1 out= c q= i
-            for ((i = 0; i < ${#in}; i++)); do
-                c=${in:i:1}
-                if [[ $q == "'" ]]; then
-                    if [[ $c == "'" ]]; then q=; else out+=$c; fi
-                elif [[ $c == '\' ]]; then
-                    i=$((i + 1)) out+=${in:i:1}
-                elif [[ $c == '"' ]]; then
-                    if [[ $q == '"' ]]; then q=; else q='"'; fi
-                elif [[ $c == "'" && -z $q ]]; then
-                    q="'"
-                else
-                    out+=$c
+            # Complete the last item of a comma-separated list drawn from the arguments.
+            _keyctl_list()
+            {
+                local head= last=$cur w
+                if [[ $cur == *,* ]]; then
+                    head=${cur%,*}, last=${cur##*,}
                 fi
-            done
-            [[ $in == '~/'* ]] && out=$HOME/${out#'~/'}
-            REPLY=$out
-        }
+                for w in "$@"; do
+                    [[ ,$head == *,"$w",* ]] && continue
+                    [[ $w == "$last"* ]] && COMPREPLY+=("$head$w")
+                done
+            }
 
-        # Key names in use, from the keystore named on the line or the default one.
-        # Names are data: quoted with %q, never expanded.
-        _keyctl_keys()
-        {
-            local i w name q prog ks=() REPLY
-            for ((i = 1; i < cword; i++)); do
-                w=${words[i]}
-                case $w in
-                --) break ;;
-                \#(keystore)) ((i + 1 < cword)) && _keyctl_dequote "${words[i + 1]}" && ks=(\#(keystore) "$REPLY") ;;
-                \#(keystore)=*) _keyctl_dequote "${w#\#(keystore)=}" && ks=(\#(keystore) "$REPLY") ;;
-                esac
-            done
-            _keyctl_dequote "${words[0]}"
-            prog=$REPLY
-            while IFS= read -r name; do
-                printf -v q %q "$name"
-                [[ $q == "$cur"* ]] && COMPREPLY+=("$q")
-            done < <(command "$prog" "${ks[@]}" \#(keyNamesCommand) 2>/dev/null)
-        }
+            _keyctl_files()
+            {
+                if declare -F _filedir >/dev/null 2>&1; then
+                    _filedir
+                else
+                    compopt -o filenames 2>/dev/null
+                    mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                fi
+            }
+
+            # Set REPLY to word $1 as the shell would pass it: quotes and backslashes
+            # removed, a leading ~/ made $HOME/, nothing expanded or run.
+            _keyctl_dequote()
+            {
+                local in=$1 out= c q= i
+                for ((i = 0; i < ${#in}; i++)); do
+                    c=${in:i:1}
+                    if [[ $q == "'" ]]; then
+                        if [[ $c == "'" ]]; then q=; else out+=$c; fi
+                    elif [[ $c == '\' ]]; then
+                        i=$((i + 1)) out+=${in:i:1}
+                    elif [[ $c == '"' ]]; then
+                        if [[ $q == '"' ]]; then q=; else q='"'; fi
+                    elif [[ $c == "'" && -z $q ]]; then
+                        q="'"
+                    else
+                        out+=$c
+                    fi
+                done
+                [[ $in == '~/'* ]] && out=$HOME/${out#'~/'}
+                REPLY=$out
+            }
+
+            # Key names in use, from the keystore named on the line or the default one.
+            # Names are data: quoted with %q, never expanded.
+            _keyctl_keys()
+            {
+                local i w name q prog ks=() REPLY
+                for ((i = 1; i < cword; i++)); do
+                    w=${words[i]}
+                    case $w in
+                    --) break ;;
+                    \#(keystore)) ((i + 1 < cword)) && _keyctl_dequote "${words[i + 1]}" && ks=(\#(keystore) "$REPLY") ;;
+                    \#(keystore)=*) _keyctl_dequote "${w#\#(keystore)=}" && ks=(\#(keystore) "$REPLY") ;;
+                    esac
+                done
+                _keyctl_dequote "${words[0]}"
+                prog=$REPLY
+                while IFS= read -r name; do
+                    printf -v q %q "$name"
+                    [[ $q == "$cur"* ]] && COMPREPLY+=("$q")
+                done < <(command "$prog" "${ks[@]}" \#(keyNamesCommand) 2>/dev/null)
+            }
 
 
-        """#
+            """#
         out += "# Succeed if option $2 takes a value after command $1 (empty before the command).\n"
         out += "_keyctl_takes_value()\n{\n    case $1 in\n"
         for command in CommandTable.commands {
@@ -232,55 +232,55 @@ public enum Completions {
         out += "    esac\n    return 1\n}\n\n"
 
         out += #"""
-        _keyctl()
-        {
-            local cur prev words cword split
-            if declare -F _init_completion >/dev/null 2>&1; then
-                _init_completion -s || return
-            else
-                # Without bash-completion --opt=VALUE is not split; the rest works.
-                words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
-                cur=${words[cword]} prev=${words[cword - 1]}
-            fi
-
-            # Find the command and count the arguments after it, skipping options
-            # and their values, as keyctl's parser does.
-            local i w cmd= npos=0 dashdash=
-            for ((i = 1; i < cword; i++)); do
-                w=${words[i]}
-                if [[ -z $dashdash && $w == -?* ]]; then
-                    if [[ $w == -- ]]; then
-                        dashdash=1
-                    elif [[ $w != *=* ]] && _keyctl_takes_value "$cmd" "$w"; then
-                        ((i++))
-                        [[ ${words[i]-} == = ]] && ((i++))
-                    fi
-                elif [[ -z $cmd ]]; then
-                    cmd=$w
+            _keyctl()
+            {
+                local cur prev words cword split
+                if declare -F _init_completion >/dev/null 2>&1; then
+                    _init_completion -s || return
                 else
-                    npos=$((npos + 1))
+                    # Without bash-completion --opt=VALUE is not split; the rest works.
+                    words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+                    cur=${words[cword]} prev=${words[cword - 1]}
                 fi
-            done
 
-            if [[ -z $dashdash ]]; then
-                _keyctl_value "$prev" "$cmd" && return
-                if [[ $cur == -* ]]; then
-                    _keyctl_options "$cmd"
-                    return
+                # Find the command and count the arguments after it, skipping options
+                # and their values, as keyctl's parser does.
+                local i w cmd= npos=0 dashdash=
+                for ((i = 1; i < cword; i++)); do
+                    w=${words[i]}
+                    if [[ -z $dashdash && $w == -?* ]]; then
+                        if [[ $w == -- ]]; then
+                            dashdash=1
+                        elif [[ $w != *=* ]] && _keyctl_takes_value "$cmd" "$w"; then
+                            ((i++))
+                            [[ ${words[i]-} == = ]] && ((i++))
+                        fi
+                    elif [[ -z $cmd ]]; then
+                        cmd=$w
+                    else
+                        npos=$((npos + 1))
+                    fi
+                done
+
+                if [[ -z $dashdash ]]; then
+                    _keyctl_value "$prev" "$cmd" && return
+                    if [[ $cur == -* ]]; then
+                        _keyctl_options "$cmd"
+                        return
+                    fi
                 fi
-            fi
-            if [[ -z $cmd ]]; then
-                _keyctl_compreply \#(words(commandNames))
-            elif ! _keyctl_argument "$cmd" "$npos"; then
-                [[ -z $dashdash ]] && _keyctl_options "$cmd"
-            fi
-            declare -F __ltrim_colon_completions >/dev/null 2>&1 && __ltrim_colon_completions "$cur"
-            return 0
-        }
+                if [[ -z $cmd ]]; then
+                    _keyctl_compreply \#(words(commandNames))
+                elif ! _keyctl_argument "$cmd" "$npos"; then
+                    [[ -z $dashdash ]] && _keyctl_options "$cmd"
+                fi
+                declare -F __ltrim_colon_completions >/dev/null 2>&1 && __ltrim_colon_completions "$cur"
+                return 0
+            }
 
-        complete -F _keyctl keyctl
+            complete -F _keyctl keyctl
 
-        """#
+            """#
         return out
     }
 
@@ -301,63 +301,63 @@ public enum Completions {
     static func zsh() -> String {
         let keystore = keystoreOption?.flag ?? "--keystore"
         var out = #"""
-        #compdef keyctl
-        # zsh completion for keyctl.
-        # Generated from keyctl's command table by `keyctl completions zsh`; do not edit.
-        # Install as _keyctl in a directory of $fpath, before compinit runs.
+            #compdef keyctl
+            # zsh completion for keyctl.
+            # Generated from keyctl's command table by `keyctl completions zsh`; do not edit.
+            # Install as _keyctl in a directory of $fpath, before compinit runs.
 
-        _keyctl_commands() {
-          local -a commands=(
+            _keyctl_commands() {
+              local -a commands=(
 
-        """#
+            """#
         for command in CommandTable.commands {
             out += "    \(zshQuote(zshDescribeEscape(command.name.rawValue) + ":" + command.summary))\n"
         }
         out += #"""
-          )
-          _describe -t commands 'keyctl command' commands
-        }
+              )
+              _describe -t commands 'keyctl command' commands
+            }
 
-        # Key names in use, from the keystore named on the line or the default one.
-        # Reads the line as it was before _arguments shifted $words.
-        _keyctl_keys() {
-          local -a ks names expl
-          local i w prog=${(Q)_keyctl_line[1]}
-          for (( i = 2; i < _keyctl_current; i++ )); do
-            w=${(Q)_keyctl_line[i]}
-            case $w in
-              --) break ;;
-              \#(keystore)) (( i + 1 < _keyctl_current )) && ks=(\#(keystore) ${(Q)_keyctl_line[i+1]}) ;;
-              \#(keystore)=*) ks=(\#(keystore) ${w#\#(keystore)=}) ;;
-            esac
-          done
-          [[ $ks[2] == '~/'* ]] && ks[2]=$HOME/${ks[2]#'~/'}
-          [[ $prog == '~/'* ]] && prog=$HOME/${prog#'~/'}
-          names=(${(f)"$(command $prog $ks \#(keyNamesCommand) 2>/dev/null)"})
-          _wanted keys expl 'key' compadd -a names
-        }
+            # Key names in use, from the keystore named on the line or the default one.
+            # Reads the line as it was before _arguments shifted $words.
+            _keyctl_keys() {
+              local -a ks names expl
+              local i w prog=${(Q)_keyctl_line[1]}
+              for (( i = 2; i < _keyctl_current; i++ )); do
+                w=${(Q)_keyctl_line[i]}
+                case $w in
+                  --) break ;;
+                  \#(keystore)) (( i + 1 < _keyctl_current )) && ks=(\#(keystore) ${(Q)_keyctl_line[i+1]}) ;;
+                  \#(keystore)=*) ks=(\#(keystore) ${w#\#(keystore)=}) ;;
+                esac
+              done
+              [[ $ks[2] == '~/'* ]] && ks[2]=$HOME/${ks[2]#'~/'}
+              [[ $prog == '~/'* ]] && prog=$HOME/${prog#'~/'}
+              names=(${(f)"$(command $prog $ks \#(keyNamesCommand) 2>/dev/null)"})
+              _wanted keys expl 'key' compadd -a names
+            }
 
-        _keyctl() {
-          local -a _keyctl_line=("${words[@]}")
-          local _keyctl_current=$CURRENT
-          local curcontext=$curcontext state state_descr line ret=1
-          local -A opt_args
+            _keyctl() {
+              local -a _keyctl_line=("${words[@]}")
+              local _keyctl_current=$CURRENT
+              local curcontext=$curcontext state state_descr line ret=1
+              local -A opt_args
 
-          _arguments -C -A '-*' \
+              _arguments -C -A '-*' \
 
-        """#
+            """#
         for spec in CommandTable.globalOptions.flatMap(zshOptionSpecs) {
             out += "    \(spec) \\\n"
         }
         out += #"""
-            '1:command:_keyctl_commands' \
-            '*::argument:->argument' && ret=0
+                '1:command:_keyctl_commands' \
+                '*::argument:->argument' && ret=0
 
-          [[ $state == argument ]] || return $ret
-          curcontext=${curcontext%:*:*}:keyctl-$words[1]:
-          case $words[1] in
+              [[ $state == argument ]] || return $ret
+              curcontext=${curcontext%:*:*}:keyctl-$words[1]:
+              case $words[1] in
 
-        """#
+            """#
         for command in CommandTable.commands {
             out += "    \(command.name.rawValue))\n      _arguments \\\n"
             for spec in options(after: command).flatMap(zshOptionSpecs) {
@@ -371,19 +371,19 @@ public enum Completions {
             out += "        && ret=0 ;;\n"
         }
         out += #"""
-            *)
-              _message 'no more arguments' ;;
-          esac
-          return $ret
-        }
+                *)
+                  _message 'no more arguments' ;;
+              esac
+              return $ret
+            }
 
-        if [[ $funcstack[1] == _keyctl ]]; then
-          _keyctl "$@"
-        else
-          compdef _keyctl keyctl
-        fi
+            if [[ $funcstack[1] == _keyctl ]]; then
+              _keyctl "$@"
+            else
+              compdef _keyctl keyctl
+            fi
 
-        """#
+            """#
         return out
     }
 
@@ -431,15 +431,15 @@ public enum Completions {
     static func fish() -> String {
         let keystore = keystoreOption?.flag ?? "--keystore"
         var out = #"""
-        # fish completion for keyctl.
-        # Generated from keyctl's command table by `keyctl completions fish`; do not edit.
-        # Install as ~/.config/fish/completions/keyctl.fish.
+            # fish completion for keyctl.
+            # Generated from keyctl's command table by `keyctl completions fish`; do not edit.
+            # Install as ~/.config/fish/completions/keyctl.fish.
 
-        # Succeed if option $argv[2] takes a value after command $argv[1].
-        function __keyctl_takes_value
-            switch "$argv[1]"
+            # Succeed if option $argv[2] takes a value after command $argv[1].
+            function __keyctl_takes_value
+                switch "$argv[1]"
 
-        """#
+            """#
         for command in CommandTable.commands {
             let flags = command.options.filter(\.takesValue).flatMap(spellings)
             guard !flags.isEmpty else { continue }
@@ -450,49 +450,49 @@ public enum Completions {
         out += "    contains -- $argv[2] \(words(CommandTable.globalOptions.filter(\.takesValue).flatMap(spellings)))\n"
         out += "end\n\n"
         out += #"""
-        # Print the number of arguments after the command, then the command, if any.
-        function __keyctl_state
-            set -l tokens (commandline -opc)
-            set -l cmd
-            set -l npos 0
-            set -l skip 0
-            set -l dashdash 0
-            for w in $tokens[2..-1]
-                if test $skip = 1
-                    set skip 0
-                else if test $dashdash = 0; and string match -q -- '-?*' $w
-                    if test $w = --
-                        set dashdash 1
-                    else if not string match -q -- '*=*' $w; and __keyctl_takes_value "$cmd" $w
-                        set skip 1
+            # Print the number of arguments after the command, then the command, if any.
+            function __keyctl_state
+                set -l tokens (commandline -opc)
+                set -l cmd
+                set -l npos 0
+                set -l skip 0
+                set -l dashdash 0
+                for w in $tokens[2..-1]
+                    if test $skip = 1
+                        set skip 0
+                    else if test $dashdash = 0; and string match -q -- '-?*' $w
+                        if test $w = --
+                            set dashdash 1
+                        else if not string match -q -- '*=*' $w; and __keyctl_takes_value "$cmd" $w
+                            set skip 1
+                        end
+                    else if test -z "$cmd"
+                        set cmd $w
+                    else
+                        set npos (math $npos + 1)
                     end
-                else if test -z "$cmd"
-                    set cmd $w
-                else
-                    set npos (math $npos + 1)
                 end
+                echo $npos
+                echo $cmd
             end
-            echo $npos
-            echo $cmd
-        end
 
-        function __keyctl_needs_command
-            set -l state (__keyctl_state)
-            test -z "$state[2]"
-        end
+            function __keyctl_needs_command
+                set -l state (__keyctl_state)
+                test -z "$state[2]"
+            end
 
-        function __keyctl_using
-            set -l state (__keyctl_state)
-            test -n "$state[2]"; and contains -- $state[2] $argv
-        end
+            function __keyctl_using
+                set -l state (__keyctl_state)
+                test -n "$state[2]"; and contains -- $state[2] $argv
+            end
 
-        # Succeed if the argument at the cursor is of kind $argv[1].
-        function __keyctl_argument
-            set -l state (__keyctl_state)
-            set -l kind
-            switch "$state[2]"
+            # Succeed if the argument at the cursor is of kind $argv[1].
+            function __keyctl_argument
+                set -l state (__keyctl_state)
+                set -l kind
+                switch "$state[2]"
 
-        """#
+            """#
         for command in CommandTable.commands where !command.arguments.isEmpty {
             out += "        case \(command.name.rawValue)\n"
             for (index, argument) in command.arguments.enumerated() {
@@ -506,44 +506,44 @@ public enum Completions {
             }
         }
         out += #"""
+                end
+                test "$kind" = "$argv[1]"
             end
-            test "$kind" = "$argv[1]"
-        end
 
-        # Complete the last item of a comma-separated list drawn from the arguments.
-        function __keyctl_list
-            set -l token (string replace -r -- '^--[^=]*=' '' (commandline -ct))
-            set -l head (string replace -r -- '[^,]*$' '' $token)
-            set -l have (string split -- , $head)
-            for value in $argv
-                contains -- $value $have; or echo $head$value
-            end
-        end
-
-        # Key names in use, from the keystore named on the line or the default one.
-        function __keyctl_keys
-            set -l tokens (commandline -opc)
-            set -l ks
-            set -l n (count $tokens)
-            for i in (seq 2 $n)
-                switch $tokens[$i]
-                    case --
-                        break
-                    case \#(keystore)
-                        test $i -lt $n; and set ks \#(keystore) $tokens[(math $i + 1)]
-                    case '\#(keystore)=*'
-                        set ks \#(keystore) (string replace -- \#(keystore)= '' $tokens[$i])
+            # Complete the last item of a comma-separated list drawn from the arguments.
+            function __keyctl_list
+                set -l token (string replace -r -- '^--[^=]*=' '' (commandline -ct))
+                set -l head (string replace -r -- '[^,]*$' '' $token)
+                set -l have (string split -- , $head)
+                for value in $argv
+                    contains -- $value $have; or echo $head$value
                 end
             end
-            set ks (string replace -r -- '^~/' "$HOME/" $ks)
-            set -l prog (string replace -r -- '^~/' "$HOME/" $tokens[1])
-            command $prog $ks \#(keyNamesCommand) 2>/dev/null
-        end
 
-        complete -c keyctl -e
-        complete -c keyctl -f
+            # Key names in use, from the keystore named on the line or the default one.
+            function __keyctl_keys
+                set -l tokens (commandline -opc)
+                set -l ks
+                set -l n (count $tokens)
+                for i in (seq 2 $n)
+                    switch $tokens[$i]
+                        case --
+                            break
+                        case \#(keystore)
+                            test $i -lt $n; and set ks \#(keystore) $tokens[(math $i + 1)]
+                        case '\#(keystore)=*'
+                            set ks \#(keystore) (string replace -- \#(keystore)= '' $tokens[$i])
+                    end
+                end
+                set ks (string replace -r -- '^~/' "$HOME/" $ks)
+                set -l prog (string replace -r -- '^~/' "$HOME/" $tokens[1])
+                command $prog $ks \#(keyNamesCommand) 2>/dev/null
+            end
 
-        """#
+            complete -c keyctl -e
+            complete -c keyctl -f
+
+            """#
         for command in CommandTable.commands {
             out += "complete -c keyctl -n __keyctl_needs_command -a \(command.name.rawValue) -d \(fishQuote(command.summary))\n"
         }

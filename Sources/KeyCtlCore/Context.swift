@@ -3,9 +3,9 @@
 // The process gets `Context.process()`; tests build one with fixed values.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 public struct Context {

@@ -14,15 +14,18 @@ enum CreateCommand {
 
         _ = try file.update(initial: { Keystore() }) { keystore, _ -> (APIKey, KeyRecord) in
             if keystore.keys.contains(where: { $0.isInUse && $0.name == name }) {
-                throw KeyCtlError(.nameTaken, "a key named '\(name)' is already in use",
+                throw KeyCtlError(
+                    .nameTaken, "a key named '\(name)' is already in use",
                     hint: "choose another name, or rotate that key with 'keyctl rotate \(name)'")
             }
             guard keystore.inUseCount() < keystore.maxKeys else {
-                throw KeyCtlError(.keyLimitReached, "the keystore already holds \(keystore.maxKeys) keys that are not revoked (its limit)",
+                throw KeyCtlError(
+                    .keyLimitReached, "the keystore already holds \(keystore.maxKeys) keys that are not revoked (its limit)",
                     hint: "free a slot with 'keyctl revoke KEY' (see 'keyctl list')")
             }
-            let (key, record) = inv.makeKey(prefix: keystore.prefix, name: name, environment: environment,
-                                            permissions: permissions, expiresAt: expiresAt)
+            let (key, record) = inv.makeKey(
+                prefix: keystore.prefix, name: name, environment: environment,
+                permissions: permissions, expiresAt: expiresAt)
             keystore.keys.append(record)
             return (key, record)
         } deliver: { key, record in

@@ -14,7 +14,8 @@ enum InitCommand {
         let file = try inv.keystoreFile()
         let keystore = try file.update(initial: { Keystore(prefix: prefix, maxKeys: maxKeys) }) { keystore, existed in
             if existed {
-                throw KeyCtlError(.keystoreExists, "there is a keystore at \(file.path) already",
+                throw KeyCtlError(
+                    .keystoreExists, "there is a keystore at \(file.path) already",
                     hint: "keep using it, or pass --keystore PATH to make another")
             }
             return keystore

@@ -131,19 +131,23 @@ public struct Invocation {
     func resolve(_ reference: String, in keystore: Keystore) throws -> Int {
         if let i = keystore.index(of: reference) { return i }
         let shadowed = keystore.keys.contains { $0.name == reference }
-        let hint = shadowed
+        let hint =
+            shadowed
             ? "no key in use has that name; a revoked or retiring key is addressed by its id (see 'keyctl list')"
             : "see 'keyctl list' for ids and names"
         throw KeyCtlError(.notFound, "no key '\(reference)'", hint: hint)
     }
 
     /// Makes a key and its record; the caller adds the record to the keystore.
-    func makeKey(prefix: String, name: String, environment: KeyEnvironment, permissions: Permissions,
-                 expiresAt: Timestamp?, rotatedFrom: String? = nil) -> (APIKey, KeyRecord) {
+    func makeKey(
+        prefix: String, name: String, environment: KeyEnvironment, permissions: Permissions,
+        expiresAt: Timestamp?, rotatedFrom: String? = nil
+    ) -> (APIKey, KeyRecord) {
         let key = APIKey.generate(prefix: prefix, environment: environment, randomBytes: context.randomBytes)
         let id = "key_" + Base62.random(count: 16, randomBytes: context.randomBytes)
-        let record = KeyRecord(id: id, name: name, digest: key.digest, hint: key.hint, environment: environment,
-                               permissions: permissions, createdAt: now, expiresAt: expiresAt, rotatedFrom: rotatedFrom)
+        let record = KeyRecord(
+            id: id, name: name, digest: key.digest, hint: key.hint, environment: environment,
+            permissions: permissions, createdAt: now, expiresAt: expiresAt, rotatedFrom: rotatedFrom)
         return (key, record)
     }
 }

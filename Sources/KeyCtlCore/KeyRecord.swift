@@ -54,9 +54,11 @@ public struct KeyRecord: Equatable, Sendable {
     public var rotatedFrom: String?
     public var rotatedTo: String?
 
-    public init(id: String, name: String, digest: String, hint: String, environment: KeyEnvironment, permissions: Permissions,
-                createdAt: Timestamp, expiresAt: Timestamp? = nil, revokedAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil,
-                rotatedFrom: String? = nil, rotatedTo: String? = nil) {
+    public init(
+        id: String, name: String, digest: String, hint: String, environment: KeyEnvironment, permissions: Permissions,
+        createdAt: Timestamp, expiresAt: Timestamp? = nil, revokedAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil,
+        rotatedFrom: String? = nil, rotatedTo: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.digest = digest

@@ -11,9 +11,9 @@
 // guesses, and never overwrites what it cannot read.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 public struct KeystoreFault: Error, Equatable {
@@ -74,7 +74,9 @@ public enum KeystoreCodec {
     /// With `onlyDigest` (64 lowercase hex bytes), every record is still read and
     /// checked, but only the records with that digest are built and returned in
     /// `keys`: the fast path of `verify`, which needs one record, not thousands.
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]? = nil, canonicalFastPath: Bool = true) throws(KeystoreFault) -> Keystore {
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]? = nil, canonicalFastPath: Bool = true) throws(KeystoreFault)
+        -> Keystore
+    {
         do {
             var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: onlyDigest, canonicalFastPath: canonicalFastPath)
             return try decoder.keystore()
@@ -120,7 +122,9 @@ public enum KeystoreCodec {
                     let v = try reader.integer()
                     guard v >= 1 else { throw fault("version \(v) is not a keyctl keystore version", at: valueStart) }
                     guard v <= Int64(Keystore.currentVersion) else {
-                        throw fault("keystore version \(v) is newer than this keyctl understands (\(Keystore.currentVersion)); upgrade keyctl", at: valueStart)
+                        throw fault(
+                            "keystore version \(v) is newer than this keyctl understands (\(Keystore.currentVersion)); upgrade keyctl", at: valueStart
+                        )
                     }
                     version = v
                 } else if reader.equals(name, "prefix") {

@@ -12,9 +12,9 @@
 //   someone else, or one (or a directory) that others can write.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 public struct KeystoreFile {
@@ -69,12 +69,15 @@ public struct KeystoreFile {
             case ENOENT:
                 return nil
             case ELOOP:
-                throw KeyCtlError(.permissionDenied, "keystore \(path) is a symbolic link, which keyctl does not follow",
+                throw KeyCtlError(
+                    .permissionDenied, "keystore \(path) is a symbolic link, which keyctl does not follow",
                     hint: "point --keystore at the file itself")
             case EACCES, EPERM:
-                throw KeyCtlError(.permissionDenied, "cannot read keystore \(path): \(errorText(e))", hint: "check its owner and mode (chmod 600 \(path))")
+                throw KeyCtlError(
+                    .permissionDenied, "cannot read keystore \(path): \(errorText(e))", hint: "check its owner and mode (chmod 600 \(path))")
             case ENOTDIR:
-                throw KeyCtlError(.keystoreNotFound, "no keystore at \(path): a part of the path is not a directory",
+                throw KeyCtlError(
+                    .keystoreNotFound, "no keystore at \(path): a part of the path is not a directory",
                     hint: "check --keystore or KEYCTL_KEYSTORE")
             default:
                 throw KeyCtlError(.ioError, "cannot open keystore \(path): \(errorText(e))")
@@ -91,7 +94,8 @@ public struct KeystoreFile {
         try checkOwnerAndMode(st, path: path, isDirectory: false)
         try checkDirectory()
         guard Int(st.st_size) <= KeystoreFile.maximumSize else {
-            throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is \(st.st_size) bytes, more than keyctl reads (256 MiB)",
+            throw KeyCtlError(
+                .keystoreCorrupt, "keystore \(path) is \(st.st_size) bytes, more than keyctl reads (256 MiB)",
                 hint: "restore it from a backup")
         }
         ok = true
@@ -123,18 +127,21 @@ public struct KeystoreFile {
     func checkOwnerAndMode(_ st: stat, path: String, isDirectory: Bool) throws {
         let uid = geteuid()
         if st.st_uid != uid && !(isDirectory && st.st_uid == 0) {
-            throw KeyCtlError(.permissionDenied, "\(isDirectory ? "directory" : "keystore") \(path) belongs to another user (uid \(st.st_uid))",
+            throw KeyCtlError(
+                .permissionDenied, "\(isDirectory ? "directory" : "keystore") \(path) belongs to another user (uid \(st.st_uid))",
                 hint: "keep the keystore in a directory of your own")
         }
         let writableByOthers = st.st_mode & (S_IWGRP | S_IWOTH) != 0
         if isDirectory {
             // A sticky directory such as /tmp lets others create files but not replace ours.
             if writableByOthers && st.st_mode & S_ISVTX == 0 {
-                throw KeyCtlError(.permissionDenied, "directory \(path) is writable by group or others, who could replace the keystore",
+                throw KeyCtlError(
+                    .permissionDenied, "directory \(path) is writable by group or others, who could replace the keystore",
                     hint: "run 'chmod 700 \(path)'")
             }
         } else if writableByOthers {
-            throw KeyCtlError(.permissionDenied, "keystore \(path) is writable by group or others, who could plant a key",
+            throw KeyCtlError(
+                .permissionDenied, "keystore \(path) is writable by group or others, who could plant a key",
                 hint: "run 'chmod 600 \(path)'")
         }
     }
@@ -143,7 +150,9 @@ public struct KeystoreFile {
         var st = stat()
         guard stat(directory, &st) == 0 else {
             let e = errno
-            if e == ENOENT { throw KeyCtlError(.keystoreNotFound, "no keystore at \(path)", hint: "create one with 'keyctl init' or 'keyctl create NAME'") }
+            if e == ENOENT {
+                throw KeyCtlError(.keystoreNotFound, "no keystore at \(path)", hint: "create one with 'keyctl init' or 'keyctl create NAME'")
+            }
             throw KeyCtlError(.permissionDenied, "cannot inspect directory \(directory): \(errorText(e))")
         }
         try checkOwnerAndMode(st, path: directory, isDirectory: true)
@@ -181,7 +190,8 @@ public struct KeystoreFile {
                 let (line, column) = JSONReader.lineAndColumn(of: offset, in: bytes)
                 place = " at line \(line), column \(column)"
             }
-            throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is corrupt\(place): \(error.message)",
+            throw KeyCtlError(
+                .keystoreCorrupt, "keystore \(path) is corrupt\(place): \(error.message)",
                 hint: "fix it by hand or restore a backup; keyctl will not overwrite it")
         }
     }
@@ -235,7 +245,8 @@ public struct KeystoreFile {
                 unlink(path)
                 syncDirectory()
             }
-            throw KeyCtlError(.ioError, changed ? "could not write the new key to standard output, so it was not kept" : "could not write to standard output",
+            throw KeyCtlError(
+                .ioError, changed ? "could not write the new key to standard output, so it was not kept" : "could not write to standard output",
                 hint: "run the command again with its output going somewhere writable")
         }
         return result
@@ -251,7 +262,8 @@ public struct KeystoreFile {
         guard fd >= 0 else {
             let e = errno
             if e == ELOOP {
-                throw KeyCtlError(.permissionDenied, "lock file \(lockPath) is a symbolic link, which keyctl does not follow",
+                throw KeyCtlError(
+                    .permissionDenied, "lock file \(lockPath) is a symbolic link, which keyctl does not follow",
                     hint: "remove it; keyctl makes its own")
             }
             throw KeyCtlError(.ioError, "cannot create lock file \(lockPath): \(errorText(e))", hint: "the keystore was not changed")
@@ -267,7 +279,8 @@ public struct KeystoreFile {
             let left = deadline - monotonic()
             if left <= 0 {
                 close(fd)
-                throw KeyCtlError(.keystoreBusy, "keystore \(path) is busy: another keyctl held its lock for \(formatSeconds(timeout)) seconds",
+                throw KeyCtlError(
+                    .keystoreBusy, "keystore \(path) is busy: another keyctl held its lock for \(formatSeconds(timeout)) seconds",
                     hint: "try again, or raise KEYCTL_LOCK_TIMEOUT")
             }
             sleep(min(pause, left))

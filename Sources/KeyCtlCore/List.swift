@@ -30,8 +30,10 @@ enum ListCommand {
         let color = inv.context.useColor
         let rows = records.map { r -> [String] in
             let status = r.status(at: now)
-            return [r.id, r.name, r.environment.rawValue, r.permissions.names.joined(separator: ","), status.rawValue,
-                    RFC3339.format(r.createdAt), inv.time(r.expiresAt, none: "never"), inv.time(r.lastUsedAt, none: "never")]
+            return [
+                r.id, r.name, r.environment.rawValue, r.permissions.names.joined(separator: ","), status.rawValue,
+                RFC3339.format(r.createdAt), inv.time(r.expiresAt, none: "never"), inv.time(r.lastUsedAt, none: "never"),
+            ]
         }
         let header = ["ID", "NAME", "ENV", "PERMISSIONS", "STATUS", "CREATED", "EXPIRES", "LAST USED"]
         var widths = header.map { $0.count }

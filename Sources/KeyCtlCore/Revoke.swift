@@ -18,7 +18,8 @@ enum RevokeCommand {
                 result.append((keystore.keys[i], wasRevoked))
             }
             if inUseBefore > 0 && keystore.inUseCount() == 0 {
-                throw KeyCtlError(.lastKey, "revoking \(references.count == 1 ? "this key" : "these keys") would leave no key in use",
+                throw KeyCtlError(
+                    .lastKey, "revoking \(references.count == 1 ? "this key" : "these keys") would leave no key in use",
                     hint: "create or rotate in a replacement first ('keyctl rotate KEY' keeps a key in use)")
             }
             return result

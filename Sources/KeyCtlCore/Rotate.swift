@@ -47,18 +47,21 @@ enum RotateCommand {
         let old = keystore.keys[i]
         switch old.status(at: now) {
         case .revoked:
-            throw KeyCtlError(.keyRevoked, "\(inv.describe(old)) is revoked, and a revoked key cannot be rotated",
+            throw KeyCtlError(
+                .keyRevoked, "\(inv.describe(old)) is revoked, and a revoked key cannot be rotated",
                 hint: "make a new key with 'keyctl create'")
         case .retiring:
-            throw KeyCtlError(.keyRevoked, "\(inv.describe(old)) is already retiring (rotated to \(old.rotatedTo ?? "another key"))",
+            throw KeyCtlError(
+                .keyRevoked, "\(inv.describe(old)) is already retiring (rotated to \(old.rotatedTo ?? "another key"))",
                 hint: "rotate its replacement instead")
         case .active, .expired:
             break
         }
         // The new key lives as long as the old one was meant to, unless told otherwise.
         let lifetime = expiresIn ?? old.expiresAt.map { max($0 - old.createdAt, 1) }
-        let (key, new) = inv.makeKey(prefix: keystore.prefix, name: old.name, environment: old.environment,
-                                     permissions: old.permissions, expiresAt: lifetime.map { now + $0 }, rotatedFrom: old.id)
+        let (key, new) = inv.makeKey(
+            prefix: keystore.prefix, name: old.name, environment: old.environment,
+            permissions: old.permissions, expiresAt: lifetime.map { now + $0 }, rotatedFrom: old.id)
         keystore.keys[i].rotatedTo = new.id
         keystore.keys[i].revokedAt = now + (grace ?? 0)
         keystore.keys.append(new)
@@ -89,14 +92,16 @@ enum RotateCommand {
             guard context.out(rotations[0].key.formatted(format) + "\n") else { return false }
         }
         for r in rotations {
-            let until = r.old.status(at: inv.now) == .retiring
+            let until =
+                r.old.status(at: inv.now) == .retiring
                 ? "it still verifies until \(RFC3339.format(r.old.revokedAt!))" : "it is revoked"
             context.notice("rotated \(inv.describe(r.old)) to \(r.new.id); \(until)")
         }
         if rotations.isEmpty {
             context.notice("no key expires within \(inv.arguments.value("expiring-within") ?? "")")
         } else {
-            context.notice(rotations.count == 1 ? "the new key is shown only once, so store it now" : "the new keys are shown only once, so store them now")
+            context.notice(
+                rotations.count == 1 ? "the new key is shown only once, so store it now" : "the new keys are shown only once, so store them now")
         }
         return true
     }

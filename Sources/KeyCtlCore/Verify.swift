@@ -47,7 +47,9 @@ enum VerifyCommand {
             break
         }
         if !record.permissions.grants(required) {
-            return answer(inv, .forbidden, "\(inv.describe(record)) lacks the \(required.subtracting(record.permissions).names.joined(separator: ", ")) permission")
+            return answer(
+                inv, .forbidden,
+                "\(inv.describe(record)) lacks the \(required.subtracting(record.permissions).names.joined(separator: ", ")) permission")
         }
         stamp(record, in: file, now: now)
         if inv.json {
@@ -66,7 +68,9 @@ enum VerifyCommand {
             w.raw("}\n")
             try inv.output(w.bytes)
         } else {
-            try inv.output("valid: \(inv.describe(record)), \(record.environment.rawValue), \(record.permissions.names.joined(separator: ",")), expires \(inv.time(record.expiresAt, none: "never"))\n")
+            try inv.output(
+                "valid: \(inv.describe(record)), \(record.environment.rawValue), \(record.permissions.names.joined(separator: ",")), expires \(inv.time(record.expiresAt, none: "never"))\n"
+            )
         }
         return 0
     }

@@ -3,6 +3,7 @@
 // every input, valid or mangled, both must accept the same keystore or both reject.
 
 import Testing
+
 @testable import KeyCtlCore
 
 struct SplitMix {
@@ -26,16 +27,17 @@ func sampleKeystore(_ rng: inout SplitMix, count: Int) -> Keystore {
         let created = Timestamp(1_700_000_000 + rng.below(100_000_000))
         let revoked = i < count - 3
         let perms = Permissions(rawValue: UInt8(1 + rng.below(15)))
-        keys.append(KeyRecord(
-            id: "key_" + Base62.random(count: 16, randomBytes: { rng.bytes($0) }),
-            name: names[rng.below(names.count)] + (revoked ? "" : "-\(i)"),
-            digest: key.digest, hint: key.hint, environment: key.environment, permissions: perms,
-            createdAt: created,
-            expiresAt: rng.below(2) == 0 ? nil : created + Timestamp(rng.below(10_000_000)),
-            revokedAt: revoked ? created + Timestamp(rng.below(1000)) : nil,
-            lastUsedAt: rng.below(3) == 0 ? created + 5 : nil,
-            rotatedFrom: rng.below(4) == 0 ? "key_abc\(i)" : nil,
-            rotatedTo: nil))
+        keys.append(
+            KeyRecord(
+                id: "key_" + Base62.random(count: 16, randomBytes: { rng.bytes($0) }),
+                name: names[rng.below(names.count)] + (revoked ? "" : "-\(i)"),
+                digest: key.digest, hint: key.hint, environment: key.environment, permissions: perms,
+                createdAt: created,
+                expiresAt: rng.below(2) == 0 ? nil : created + Timestamp(rng.below(10_000_000)),
+                revokedAt: revoked ? created + Timestamp(rng.below(1000)) : nil,
+                lastUsedAt: rng.below(3) == 0 ? created + 5 : nil,
+                rotatedFrom: rng.below(4) == 0 ? "key_abc\(i)" : nil,
+                rotatedTo: nil))
     }
     return Keystore(prefix: "ak", maxKeys: 10, keys: keys)
 }
@@ -62,7 +64,9 @@ func bothReaders(_ bytes: [UInt8]) -> (Result<Keystore, KeystoreFault>, Result<K
     @Test func mangledKeystoresGetTheSameVerdictOnBothPaths() {
         var rng = SplitMix(state: 2)
         // Bytes chosen to hit the scanner's edges: quotes, escapes, digits, separators, UTF-8.
-        let interesting: [UInt8] = [0x22, 0x5c, 0x30, 0x39, 0x3a, 0x2d, 0x2c, 0x5a, 0x61, 0x66, 0x67, 0x7f, 0x80, 0xe2, 0xa6, 0x00, 0x0a, 0x20, 0x7b, 0x7d, 0x5b, 0x5d, 0x6e]
+        let interesting: [UInt8] = [
+            0x22, 0x5c, 0x30, 0x39, 0x3a, 0x2d, 0x2c, 0x5a, 0x61, 0x66, 0x67, 0x7f, 0x80, 0xe2, 0xa6, 0x00, 0x0a, 0x20, 0x7b, 0x7d, 0x5b, 0x5d, 0x6e,
+        ]
         var rejected = 0
         for _ in 0..<3000 {
             var bytes = KeystoreCodec.encode(sampleKeystore(&rng, count: 3))
@@ -88,10 +92,12 @@ func bothReaders(_ bytes: [UInt8]) -> (Result<Keystore, KeystoreFault>, Result<K
     }
 
     @Test func canonicalTimesParseLikeTheGeneralParser() {
-        let samples = ["2026-11-22T19:17:22Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
-                       "2026-00-10T00:00:00Z", "2026-04-31T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z",
-                       "2026-01-01T00:00:60Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-01-01t00:00:00Z",
-                       "2026/01/01T00:00:00Z", "2026-01-01T00:00:0aZ", "2026-01-01T00:00:00z"]
+        let samples = [
+            "2026-11-22T19:17:22Z", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+            "2026-00-10T00:00:00Z", "2026-04-31T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z",
+            "2026-01-01T00:00:60Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-01-01t00:00:00Z",
+            "2026/01/01T00:00:00Z", "2026-01-01T00:00:0aZ", "2026-01-01T00:00:00z",
+        ]
         for text in samples {
             let bytes = Array(text.utf8)
             let fast = bytes.withUnsafeBufferPointer { RFC3339.parseCanonical($0.baseAddress!) }

@@ -6,6 +6,7 @@
 
 import Foundation
 import Testing
+
 @testable import KeyCtlCore
 
 fileprivate struct Output {
@@ -74,7 +75,9 @@ fileprivate final class World {
                 out += bytes
                 return true
             },
-            writeStderr: { err += $0; return true })
+            writeStderr: {
+                err += $0; return true
+            })
         context.faultInjection = faultInjection
         let status = KeyCtl.run(arguments, context: context)
         return Output(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
@@ -135,8 +138,10 @@ fileprivate final class World {
     /// with `code`, its exit status and error shape, leaving the keystore as it was.
     /// Returns the human line and the JSON message.
     @discardableResult
-    func expectFailure(_ arguments: [String], _ code: ErrorCode, stdin: String? = nil, env: [String: String] = [:],
-                       sourceLocation: SourceLocation = #_sourceLocation) -> (line: String, message: String) {
+    func expectFailure(
+        _ arguments: [String], _ code: ErrorCode, stdin: String? = nil, env: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> (line: String, message: String) {
         let before = bytes()
         let human = run(arguments, stdin: stdin, env: env)
         #expect(human.status == code.exitStatus, "\(arguments): \(human.stderr)", sourceLocation: sourceLocation)
@@ -144,8 +149,9 @@ fileprivate final class World {
         // A command line that asks for --json itself gets the JSON error both times.
         let asksForJSON = arguments.prefix { $0 != "--" }.contains("--json")
         #expect(human.stderr.hasPrefix(asksForJSON ? "{\"error\":" : "keyctl: "), "\(human.stderr)", sourceLocation: sourceLocation)
-        #expect(human.stderr.hasSuffix("\n") && human.stderr.filter { $0 == "\n" }.count == 1,
-                "one line: \(human.stderr.debugDescription)", sourceLocation: sourceLocation)
+        #expect(
+            human.stderr.hasSuffix("\n") && human.stderr.filter { $0 == "\n" }.count == 1,
+            "one line: \(human.stderr.debugDescription)", sourceLocation: sourceLocation)
         #expect(bytes() == before, "\(arguments) changed the keystore", sourceLocation: sourceLocation)
 
         let machine = run(["--json"] + arguments, stdin: stdin, env: env)
@@ -166,14 +172,17 @@ fileprivate final class World {
 
     /// verify's negative answers: exit status, one line on stderr, or
     /// {"valid":false,"code","message"} on stdout with --json; the keystore unchanged.
-    func expectAnswer(_ arguments: [String], _ code: ErrorCode, stdin: String? = nil, env: [String: String] = [:],
-                      sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectAnswer(
+        _ arguments: [String], _ code: ErrorCode, stdin: String? = nil, env: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let before = bytes()
         let human = run(arguments, stdin: stdin, env: env)
         #expect(human.status == code.exitStatus, "\(arguments): \(human.stderr)", sourceLocation: sourceLocation)
         #expect(human.stdout.isEmpty, sourceLocation: sourceLocation)
-        #expect(human.stderr.hasPrefix("keyctl: ") && human.stderr.filter { $0 == "\n" }.count == 1, "\(human.stderr)",
-                sourceLocation: sourceLocation)
+        #expect(
+            human.stderr.hasPrefix("keyctl: ") && human.stderr.filter { $0 == "\n" }.count == 1, "\(human.stderr)",
+            sourceLocation: sourceLocation)
         let machine = run(arguments + ["--json"], stdin: stdin, env: env)
         #expect(machine.status == code.exitStatus, sourceLocation: sourceLocation)
         #expect(machine.stderr.isEmpty, "\(machine.stderr)", sourceLocation: sourceLocation)
@@ -551,8 +560,10 @@ fileprivate let recordFields: Set<String> = [
         #expect(byName["permissions"] as? [String] == ["admin"])
         let human = w.run(["show", "ci"])
         #expect(human.status == 0)
-        for line in ["id:", "name:", "hint:", "environment:", "permissions:", "status:", "created_at:", "expires_at:",
-                     "revoked_at:", "last_used_at:"] {
+        for line in [
+            "id:", "name:", "hint:", "environment:", "permissions:", "status:", "created_at:", "expires_at:",
+            "revoked_at:", "last_used_at:",
+        ] {
             #expect(human.stdout.contains(line), "\(line) in \(human.stdout)")
         }
         #expect(human.stdout.contains(c.id) && human.stdout.contains(iso(t0)))
@@ -1079,16 +1090,19 @@ fileprivate let recordFields: Set<String> = [
         Corruption(label: "truncated", text: String(keystore([record()]).prefix(100)), place: "line 2"),
         Corruption(label: "future version", text: keystore([record()], version: "2"), place: "line 1, column 12"),
         Corruption(label: "version zero", text: keystore([], version: "0"), place: "line 1"),
-        Corruption(label: "unknown top-level field",
-                   text: "{\"version\":1,\n\"prefix\":\"ak\",\n\"bogus\":1,\"max_keys\":10,\"keys\":[]}\n", place: "line 3, column 1"),
+        Corruption(
+            label: "unknown top-level field",
+            text: "{\"version\":1,\n\"prefix\":\"ak\",\n\"bogus\":1,\"max_keys\":10,\"keys\":[]}\n", place: "line 3, column 1"),
         Corruption(label: "duplicate field", text: "{\"version\":1,\"version\":1,\"prefix\":\"ak\",\"max_keys\":10,\"keys\":[]}", place: "line 1"),
         Corruption(label: "bad type", text: "{\"version\":1,\"prefix\":\"ak\",\"max_keys\":\"10\",\"keys\":[]}", place: "line 1"),
         Corruption(label: "missing field", text: "{\"version\":1,\"prefix\":\"ak\",\"keys\":[]}", place: nil),
         Corruption(label: "unknown record field", text: keystore([record(extra: ",\"secret\":\"x\"")]), place: "line 2"),
-        Corruption(label: "duplicate id",
-                   text: keystore([record(), record(name: "b", digest: String(repeating: "cd", count: 32))]), place: "line 3, column 1"),
-        Corruption(label: "two keys in use named alike",
-                   text: keystore([record(), record(id: "key_B2", digest: String(repeating: "cd", count: 32))]), place: "line 3"),
+        Corruption(
+            label: "duplicate id",
+            text: keystore([record(), record(name: "b", digest: String(repeating: "cd", count: 32))]), place: "line 3, column 1"),
+        Corruption(
+            label: "two keys in use named alike",
+            text: keystore([record(), record(id: "key_B2", digest: String(repeating: "cd", count: 32))]), place: "line 3"),
         Corruption(label: "bad digest", text: keystore([record(digest: "ABC")]), place: "line 2"),
         Corruption(label: "trailing garbage", text: keystore([]) + "x", place: "line 4, column 1"),
         Corruption(label: "not an object", text: "[]", place: "line 1, column 1"),
@@ -1240,8 +1254,10 @@ fileprivate let recordFields: Set<String> = [
 @Suite struct InvocationTests {
     @Test func helpVersionAndUsage() {
         let w = World()
-        for argv in [["--help"], ["-h"], ["help"], ["help", "rotate"], ["rotate", "--help"], ["create", "--bogus", "-h"],
-                     ["frobnicate", "--help"]] {
+        for argv in [
+            ["--help"], ["-h"], ["help"], ["help", "rotate"], ["rotate", "--help"], ["create", "--bogus", "-h"],
+            ["frobnicate", "--help"],
+        ] {
             let r = w.run(argv)
             #expect(r.status == 0, "\(argv)")
             #expect(r.stdout.contains("Usage: keyctl"), "\(argv): \(r.stdout)")
@@ -1253,8 +1269,10 @@ fileprivate let recordFields: Set<String> = [
         #expect(version.status == 0 && version.stdout == "keyctl \(CommandTable.version)\n")
         let numbers = version.stdout.dropFirst("keyctl ".count).dropLast().split(separator: ".", omittingEmptySubsequences: false)
         #expect(numbers.count == 3 && numbers.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) })
-        for argv in [[], ["frobnicate"], ["help", "frobnicate"], ["list", "--bogus"], ["create", "ci", "--env"],
-                     ["--json=1", "list"]] {
+        for argv in [
+            [], ["frobnicate"], ["help", "frobnicate"], ["list", "--bogus"], ["create", "ci", "--env"],
+            ["--json=1", "list"],
+        ] {
             let (line, _) = w.expectFailure(argv, .usage)
             #expect(line.contains("--help"), "\(argv): \(line)")
         }

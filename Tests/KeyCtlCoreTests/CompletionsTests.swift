@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+
 @testable import KeyCtlCore
 
 enum Repository {
@@ -32,7 +33,10 @@ enum Repository {
         let committed = try Repository.bytes(path)
         let generated = Array(Completions.script(for: shell).utf8)
         let same = committed == generated
-        #expect(same, "\(path) differs from `keyctl completions \(shell.rawValue)` \(Self.firstDifference(committed, generated)); run Tests/Shell/regenerate-completions")
+        #expect(
+            same,
+            "\(path) differs from `keyctl completions \(shell.rawValue)` \(Self.firstDifference(committed, generated)); run Tests/Shell/regenerate-completions"
+        )
     }
 
     /// Where two texts first differ, as "at line N: "…" vs "…"".

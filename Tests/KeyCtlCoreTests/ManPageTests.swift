@@ -6,6 +6,7 @@
 
 import Foundation
 import Testing
+
 @testable import KeyCtlCore
 
 /// man/keyctl.1 read as mdoc source: sections, and the items of a section's
@@ -128,8 +129,9 @@ struct ManPage {
         for code in ErrorCode.allCases {
             let status = String(code.exitStatus)
             #expect(codesByStatus[status] != nil, "EXIT STATUS lacks `.It \(status)`")
-            #expect(codesByStatus[status, default: []].contains(code.rawValue),
-                    "EXIT STATUS: \(code.rawValue) must be documented under `.It \(status)`")
+            #expect(
+                codesByStatus[status, default: []].contains(code.rawValue),
+                "EXIT STATUS: \(code.rawValue) must be documented under `.It \(status)`")
         }
         let statuses = Set(ErrorCode.allCases.map { String($0.exitStatus) } + ["0"])
         let codes = Set(ErrorCode.allCases.map(\.rawValue))
@@ -143,8 +145,10 @@ struct ManPage {
 
     @Test func requiredSectionsArePresent() throws {
         let page = try ManPage.load()
-        for name in ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "KEY FORMAT", "KEYSTORE", "ENVIRONMENT",
-                     "FILES", "EXIT STATUS", "EXAMPLES", "SEE ALSO", "SECURITY CONSIDERATIONS"] {
+        for name in [
+            "NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "KEY FORMAT", "KEYSTORE", "ENVIRONMENT",
+            "FILES", "EXIT STATUS", "EXAMPLES", "SEE ALSO", "SECURITY CONSIDERATIONS",
+        ] {
             #expect(!page.section(name).isEmpty, "man/keyctl.1 lacks section \(name)")
         }
         let examples = page.section("EXAMPLES").joined(separator: "\n")

@@ -1,11 +1,14 @@
 // argv → ParsedArguments as tables, apart from running anything.
 
 import Testing
+
 @testable import KeyCtlCore
 
 @Suite struct ParserTests {
-    static func parsed(_ command: String?, _ options: [String: [String]] = [:], _ positionals: [String] = [],
-                       help: Bool = false, version: Bool = false) -> ParsedArguments {
+    static func parsed(
+        _ command: String?, _ options: [String: [String]] = [:], _ positionals: [String] = [],
+        help: Bool = false, version: Bool = false
+    ) -> ParsedArguments {
         var p = ParsedArguments()
         p.command = command.flatMap(CommandTable.command(named:))
         p.options = options

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KeyCtlCore
 
 @Suite struct RedactionTests {
@@ -13,8 +14,10 @@ import Testing
     }
 
     @Test func textThatIsNotAKeyIsLeftAlone() {
-        for text in ["no key 'ci'", "ak_live_short", "a_live_0S2Y6IU5XXY464YlDAblizEID753z6wG41khoD", "ak_prod_0S2Y6IU5XXY464YlDAblizEID753z6wG41khoD",
-                     "key_0S2Y6IU5XXY464YlDAbliz", "caf\u{E9} \u{2026}", ""] {
+        for text in [
+            "no key 'ci'", "ak_live_short", "a_live_0S2Y6IU5XXY464YlDAblizEID753z6wG41khoD", "ak_prod_0S2Y6IU5XXY464YlDAblizEID753z6wG41khoD",
+            "key_0S2Y6IU5XXY464YlDAbliz", "caf\u{E9} \u{2026}", "",
+        ] {
             #expect(Redaction.redactingKeys(in: text) == text)
         }
     }
@@ -34,7 +37,12 @@ import Testing
         var err: [UInt8] = []
         let context = Context(
             environment: { _ in nil }, now: { 1_800_000_000 }, randomBytes: systemRandomBytes, readLine: { nil },
-            writeStdout: { out += $0; return true }, writeStderr: { err += $0; return true })
+            writeStdout: {
+                out += $0; return true
+            },
+            writeStderr: {
+                err += $0; return true
+            })
         let key = "ak_live_0S2Y6IU5XXY464YlDAblizEID753z6wG41khoD"
         let status = KeyCtl.run(["--keystore", dir + "/ks.json", "create", "oops \(key)"], context: context)
         #expect(status == 64)
@@ -45,4 +53,3 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/ks.json"))
     }
 }
-

@@ -1,6 +1,7 @@
 // RFC 3339 times and DURATIONs, as SPEC §5 defines them.
 
 import Testing
+
 @testable import KeyCtlCore
 
 @Suite struct TimeTests {

@@ -92,8 +92,9 @@ func runKeyctl(_ arguments: [String], stdin: String? = nil, environment: [String
     group.wait()
     let errData = errBox.data
     process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-               stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
 }
 
 func parseJSON(_ text: String) -> Any? {

@@ -132,8 +132,9 @@ struct ReliabilityConcurrencyTests {
         // and the file holds nothing else that is new.
         for id in created + rotatedNew { #expect(finalByID[id] != nil, "reported \(id) is missing from the keystore") }
         #expect(Set(created + rotatedNew).count == created.count + rotatedNew.count, "an id was reported twice")
-        #expect(final.count == initial.count + created.count + rotatedNew.count,
-                "records: \(initial.count) + \(created.count) created + \(rotatedNew.count) rotated ≠ \(final.count)")
+        #expect(
+            final.count == initial.count + created.count + rotatedNew.count,
+            "records: \(initial.count) + \(created.count) created + \(rotatedNew.count) rotated ≠ \(final.count)")
         #expect(ids(initial).isSubset(of: Set(finalByID.keys)), "a record vanished")
         for (old, new) in zip(rotatedOld, rotatedNew) {
             #expect(finalByID[old]?["rotated_to"] as? String == new)
@@ -141,8 +142,9 @@ struct ReliabilityConcurrencyTests {
         }
         for id in newlyRevoked { #expect(finalByID[id]?["status"] as? String == "revoked", "\(id) was reported revoked") }
         // The counts add up: in use = before + created − revoked (a rotation swaps one for one).
-        #expect(inUse.count == initial.count + created.count - newlyRevoked.count,
-                "in use \(inUse.count) ≠ \(initial.count) + \(created.count) − \(newlyRevoked.count); outcomes \(counts)")
+        #expect(
+            inUse.count == initial.count + created.count - newlyRevoked.count,
+            "in use \(inUse.count) ≠ \(initial.count) + \(created.count) − \(newlyRevoked.count); outcomes \(counts)")
         // Rules.
         #expect(inUse.count <= maxKeys, "key limit exceeded: \(inUse.count) > \(maxKeys)")
         #expect(inUse.count >= 1, "last-key rule broken")
@@ -202,7 +204,10 @@ struct ReliabilityConcurrencyTests {
         let a = try #require(parseJSON(box.keyctl(["create", "a", "--json"]).stdout) as? [String: Any])["id"] as! String
         let b = try #require(parseJSON(box.keyctl(["create", "b", "--json"]).stdout) as? [String: Any])["id"] as! String
         let children = (0..<16).map { i in
-            (i % 2 == 0 ? a : b, Child.keyctl(["--keystore", box.keystore, "--json", "revoke", i % 2 == 0 ? a : b], outputIn: box.path, tag: "r\(i)"))
+            (
+                i % 2 == 0 ? a : b,
+                Child.keyctl(["--keystore", box.keystore, "--json", "revoke", i % 2 == 0 ? a : b], outputIn: box.path, tag: "r\(i)")
+            )
         }
         var outcome: [String: Set<Int32>] = [a: [], b: []]
         for (id, child) in children { outcome[id]!.insert(child.wait().exitStatus ?? -1) }

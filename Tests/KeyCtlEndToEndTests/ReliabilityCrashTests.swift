@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+
 @testable import KeyCtlCore
 
 @Suite("Reliability: crashes", .serialized)
@@ -68,7 +69,8 @@ struct ReliabilityCrashTests {
                 continue
             }
             outcomes["new"]! += 1
-            let afterIDs = try #require(Self.strictIDs(after), "run \(i): torn keystore after SIGKILL at \(delay)s:\n\(String(decoding: after, as: UTF8.self))")
+            let afterIDs = try #require(
+                Self.strictIDs(after), "run \(i): torn keystore after SIGKILL at \(delay)s:\n\(String(decoding: after, as: UTF8.self))")
             #expect(Array(afterIDs.prefix(beforeIDs.count)) == beforeIDs, "run \(i): existing records changed order or vanished")
             #expect(afterIDs.count == beforeIDs.count + 1, "run \(i): expected exactly one new record")
             if !isCreate, let keystore = try? KeystoreCodec.decode(after), let newID = afterIDs.last {
@@ -101,8 +103,12 @@ struct ReliabilityCrashTests {
             now: { 1_800_000_000 },
             randomBytes: { count in (0..<count).map { _ in UInt8.random(in: 0...255) } },
             readLine: { nil },
-            writeStdout: { output.stdout += $0; return true },
-            writeStderr: { output.stderr += $0; return true })
+            writeStdout: {
+                output.stdout += $0; return true
+            },
+            writeStderr: {
+                output.stderr += $0; return true
+            })
         context.faultInjection = fault
         return context
     }

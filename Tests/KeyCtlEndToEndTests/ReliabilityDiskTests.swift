@@ -84,7 +84,10 @@ struct ReliabilityDiskTests {
     /// A read-only file system (tmpfs remounted ro). As root, chmod 555 would not stop a
     /// write, so a real read-only mount is the only honest test; it needs mount(2).
     /// Writes fail with IO_ERROR and change nothing; reads and verify still work.
-    @Test(.enabled(if: mountsAvailable, "mount(2) is not permitted here and tests run as root (chmod does not stop root); the fault-injection tests cover the failed-write path"))
+    @Test(
+        .enabled(
+            if: mountsAvailable,
+            "mount(2) is not permitted here and tests run as root (chmod does not stop root); the fault-injection tests cover the failed-write path"))
     func readOnlyFileSystem() throws {
         let box = Sandbox()
         guard let fs = SmallTmpfs(in: box, size: "1m") else { Issue.record("tmpfs mount failed"); return }

@@ -5,6 +5,7 @@
 
 import Foundation
 import Testing
+
 @testable import KeyCtlCore
 
 @Suite("Reliability: hostile files", .serialized)
@@ -15,8 +16,10 @@ struct ReliabilityHostileFileTests {
     /// Runs `command` (with a 10 s guard, so a hang fails instead of blocking CI) and checks
     /// the common promises: the given exit status and code, one line in human form, nothing printed.
     @discardableResult
-    static func refused(_ box: Sandbox, _ command: [String], status: Int32, code: String, mentions: String? = nil,
-                        stdin: String? = nil) -> Run {
+    static func refused(
+        _ box: Sandbox, _ command: [String], status: Int32, code: String, mentions: String? = nil,
+        stdin: String? = nil
+    ) -> Run {
         let start = monotonicNow()
         let json = box.keyctl(["--json"] + command, stdin: stdin)
         let human = box.keyctl(command, stdin: stdin)
@@ -217,7 +220,8 @@ struct ReliabilityHostileFileTests {
 
     // MARK: Nonsense content
 
-    static let record = #"{"id":"key_A","name":"n","digest":"0000000000000000000000000000000000000000000000000000000000000000","hint":"ak_live_…AAAA","environment":"live","permissions":["read"],"created_at":"2026-01-01T00:00:00Z","expires_at":null,"revoked_at":null,"last_used_at":null,"rotated_from":null,"rotated_to":null}"#
+    static let record =
+        #"{"id":"key_A","name":"n","digest":"0000000000000000000000000000000000000000000000000000000000000000","hint":"ak_live_…AAAA","environment":"live","permissions":["read"],"created_at":"2026-01-01T00:00:00Z","expires_at":null,"revoked_at":null,"last_used_at":null,"rotated_from":null,"rotated_to":null}"#
     static func keystore(_ records: [String]) -> [UInt8] {
         Array(("{\"version\":1,\"prefix\":\"ak\",\"max_keys\":10,\"keys\":[\n" + records.joined(separator: ",\n") + "\n]}\n").utf8)
     }
@@ -226,7 +230,10 @@ struct ReliabilityHostileFileTests {
         ("empty file", []),
         ("100,000 [", Array(repeating: UInt8(ascii: "["), count: 100_000)),
         ("100,000 {\"a\":", Array(String(repeating: "{\"a\":", count: 100_000).utf8)),
-        ("nesting inside keys", Array("{\"version\":1,\"prefix\":\"ak\",\"max_keys\":10,\"keys\":[".utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000)),
+        (
+            "nesting inside keys",
+            Array("{\"version\":1,\"prefix\":\"ak\",\"max_keys\":10,\"keys\":[".utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000)
+        ),
         ("duplicate ids", keystore([record, record.replacingOccurrences(of: "\"0000", with: "\"1111")])),
         ("digest of the wrong length", keystore([record.replacingOccurrences(of: "\"0000000000000000", with: "\"00")])),
         ("digest not hex", keystore([record.replacingOccurrences(of: "\"0000000000000000", with: "\"ZZZZZZZZZZZZZZZZ")])),
@@ -240,7 +247,10 @@ struct ReliabilityHostileFileTests {
         ("huge number", Array("{\"version\":1,\"prefix\":\"ak\",\"max_keys\":1\(String(repeating: "0", count: 5000)),\"keys\":[]}".utf8)),
         ("long string", Array("{\"version\":1,\"prefix\":\"\(String(repeating: "a", count: 1 << 20))\",\"max_keys\":10,\"keys\":[]}".utf8)),
         ("trailing garbage", keystore([record]) + Array("{}".utf8)),
-        ("two names in use", keystore([record, record.replacingOccurrences(of: "key_A", with: "key_B").replacingOccurrences(of: "\"0000", with: "\"1111")])),
+        (
+            "two names in use",
+            keystore([record, record.replacingOccurrences(of: "key_A", with: "key_B").replacingOccurrences(of: "\"0000", with: "\"1111")])
+        ),
     ]
 
     @Test(arguments: corrupt.indices)
@@ -271,7 +281,9 @@ struct ReliabilityHostileFileTests {
         let head = Array("{\"version\":1,\"prefix\":\"ak\",\"max_keys\":10,\"keys\":[".utf8)
         for depth in [1_000, 100_000, 1_000_000] {
             let brackets = Array(repeating: UInt8(ascii: "["), count: depth)
-            for (bytes, limit) in [(brackets, 1), (head + brackets, head.count + 1), (head + Array(repeating: UInt8(ascii: "{"), count: depth), head.count + 2)] {
+            for (bytes, limit) in [
+                (brackets, 1), (head + brackets, head.count + 1), (head + Array(repeating: UInt8(ascii: "{"), count: depth), head.count + 2),
+            ] {
                 do {
                     _ = try KeystoreCodec.decode(bytes)
                     Issue.record("decoded \(depth) brackets")

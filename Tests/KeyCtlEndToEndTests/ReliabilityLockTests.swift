@@ -35,7 +35,9 @@ struct ReliabilityLockTests {
         }
     }
 
-    static var flockAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/flock") || FileManager.default.isExecutableFile(atPath: "/bin/flock") }
+    static var flockAvailable: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/flock") || FileManager.default.isExecutableFile(atPath: "/bin/flock")
+    }
 
     @Test(.enabled(if: flockAvailable, "flock(1) from util-linux is not installed"))
     func busyAfterTheTimeoutAndNotBefore() throws {
@@ -48,8 +50,9 @@ struct ReliabilityLockTests {
         defer { holder.kill9() }
 
         for (command, timeout) in [(["create", "c"], 1.5), (["revoke", "a"], 1.0), (["rotate", "b"], 0.0)] {
-            let (r, elapsed) = timedKeyctl(["--keystore", box.keystore, "--json"] + command,
-                                           environment: ["KEYCTL_LOCK_TIMEOUT": "\(timeout)"])
+            let (r, elapsed) = timedKeyctl(
+                ["--keystore", box.keystore, "--json"] + command,
+                environment: ["KEYCTL_LOCK_TIMEOUT": "\(timeout)"])
             #expect(r.status == 75, "\(command): \(r.stderr)")
             #expect(errorCode(r.stderr) == "KEYSTORE_BUSY")
             #expect(r.stderr.contains("KEYCTL_LOCK_TIMEOUT"), "the message says what to do: \(r.stderr)")
@@ -77,8 +80,9 @@ struct ReliabilityLockTests {
         let holder = try Holder(lockPath: box.keystore + ".lock")
         #expect(box.keyctl(["create", "x"], environment: ["KEYCTL_LOCK_TIMEOUT": "0"]).status == 75)
         // A writer waiting for the lock gets it as soon as the holder dies.
-        let waiter = Child.keyctl(["--keystore", box.keystore, "create", "waiter"], environment: ["KEYCTL_LOCK_TIMEOUT": "8"],
-                                  outputIn: box.path, tag: "waiter")
+        let waiter = Child.keyctl(
+            ["--keystore", box.keystore, "create", "waiter"], environment: ["KEYCTL_LOCK_TIMEOUT": "8"],
+            outputIn: box.path, tag: "waiter")
         let start = monotonicNow()
         holder.kill9()
         let ending = waiter.wait()

@@ -50,7 +50,8 @@ struct ReliabilitySecretTests {
         let header = s.deliver(["create", "svc", "--format", "x-api-key"]).stdout
         let svc = Self.trimmed(header.replacingOccurrences(of: "x-api-key: ", with: ""))
         let basic = s.deliver(["create", "basic", "--format", "basic"]).stdout
-        let basicKey = String(decoding: Data(base64Encoded: Self.trimmed(basic.replacingOccurrences(of: "Authorization: Basic ", with: ""))) ?? Data(), as: UTF8.self)
+        let basicKey = String(
+            decoding: Data(base64Encoded: Self.trimmed(basic.replacingOccurrences(of: "Authorization: Basic ", with: ""))) ?? Data(), as: UTF8.self)
         let admin = Self.jsonKey(s.deliver(["create", "admin", "--json", "--permissions", "admin", "--expires-in", "1d"]).stdout)
         s.keys = [ci, web, hook, svc, basicKey, admin]
         // Rotations: single, JSON, batch.
@@ -136,13 +137,16 @@ struct ReliabilitySecretTests {
     @Test func verifyKeepsTheKeyOutOfArgv() throws {
         let box = Sandbox()
         let key = Self.trimmed(box.keyctl(["create", "k"]).stdout)
-        let viaStdin = Child.keyctl(["--keystore", box.keystore, "verify"], stdinPath: {
-            let p = box.path + "/stdin"
-            _ = FileManager.default.createFile(atPath: p, contents: Data((key + "\n").utf8))
-            return p
-        }(), outputIn: box.path, tag: "stdin")
-        let viaEnv = Child.keyctl(["--keystore", box.keystore, "verify", "--from-env", "API_KEY"], environment: ["API_KEY": key],
-                                  outputIn: box.path, tag: "env")
+        let viaStdin = Child.keyctl(
+            ["--keystore", box.keystore, "verify"],
+            stdinPath: {
+                let p = box.path + "/stdin"
+                _ = FileManager.default.createFile(atPath: p, contents: Data((key + "\n").utf8))
+                return p
+            }(), outputIn: box.path, tag: "stdin")
+        let viaEnv = Child.keyctl(
+            ["--keystore", box.keystore, "verify", "--from-env", "API_KEY"], environment: ["API_KEY": key],
+            outputIn: box.path, tag: "env")
         #expect(viaStdin.wait().exitStatus == 0, "\(viaStdin.stderr)")
         #expect(viaEnv.wait().exitStatus == 0, "\(viaEnv.stderr)")
         #expect(!viaStdin.stdout.contains(key) && !viaEnv.stdout.contains(key) && !viaStdin.stderr.contains(key))

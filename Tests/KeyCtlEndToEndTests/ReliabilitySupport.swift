@@ -3,8 +3,9 @@
 // killed with SIGKILL at a chosen moment; and small file-system utilities.
 
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a child ended.
@@ -29,8 +30,10 @@ final class Child {
 
     /// Starts `executable` with `arguments`; the environment is the test's, minus KEYCTL_*
     /// and XDG_DATA_HOME, plus `environment`. stdin comes from `stdinPath` (else /dev/null).
-    static func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                      stdinPath: String? = nil, outputIn directory: String, tag: String) -> Child {
+    static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        stdinPath: String? = nil, outputIn directory: String, tag: String
+    ) -> Child {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYCTL_") && $0.key != "XDG_DATA_HOME" }
         for (k, v) in environment { env[k] = v }
         let out = directory + "/\(tag).out"
@@ -53,8 +56,10 @@ final class Child {
         return Child(pid: pid, stdoutPath: out, stderrPath: err)
     }
 
-    static func keyctl(_ arguments: [String], environment: [String: String] = [:], stdinPath: String? = nil,
-                       outputIn directory: String, tag: String) -> Child {
+    static func keyctl(
+        _ arguments: [String], environment: [String: String] = [:], stdinPath: String? = nil,
+        outputIn directory: String, tag: String
+    ) -> Child {
         start(Binary.path, arguments, environment: environment, stdinPath: stdinPath, outputIn: directory, tag: tag)
     }
 

@@ -10,8 +10,10 @@ import Testing
     }
 
     /// verify --json with the key on stdin: the exit status and the answer's code (nil when valid).
-    fileprivate static func verify(_ s: Sandbox, _ key: String, _ options: [String] = [],
-                                   sourceLocation: SourceLocation = #_sourceLocation) throws -> (Int32, String?) {
+    fileprivate static func verify(
+        _ s: Sandbox, _ key: String, _ options: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (Int32, String?) {
         let r = s.keyctl(["verify", "--json"] + options, stdin: key + "\n")
         #expect(r.stderr.isEmpty, "\(r.stderr)", sourceLocation: sourceLocation)
         let answer = try object(r.stdout, sourceLocation: sourceLocation)
@@ -90,8 +92,10 @@ import Testing
         // Shell capture: KEY=$(keyctl create …) gets the key and nothing else.
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "K=$(\"$0\" --keystore \"$1\" create other 2>/dev/null) && printf %s \"$K\" | \"$0\" --keystore \"$1\" verify",
-                           Binary.path, s.keystore]
+        shell.arguments = [
+            "-c", "K=$(\"$0\" --keystore \"$1\" create other 2>/dev/null) && printf %s \"$K\" | \"$0\" --keystore \"$1\" verify",
+            Binary.path, s.keystore,
+        ]
         shell.standardOutput = FileHandle.nullDevice
         shell.standardError = FileHandle.nullDevice
         try shell.run()
@@ -123,8 +127,10 @@ import Testing
 
     @Test func usageErrorsExit64OnStderr() throws {
         let s = Sandbox()
-        for argv in [[], ["frobnicate"], ["create"], ["list", "--bogus"], ["create", "x", "--expires-in", "soon"],
-                     ["show", "a", "b"], ["verify", "k", "--from-env", "V"]] {
+        for argv in [
+            [], ["frobnicate"], ["create"], ["list", "--bogus"], ["create", "x", "--expires-in", "soon"],
+            ["show", "a", "b"], ["verify", "k", "--from-env", "V"],
+        ] {
             let r = s.keyctl(argv)
             #expect(r.status == 64, "\(argv): \(r.stderr)")
             #expect(r.stdout.isEmpty)

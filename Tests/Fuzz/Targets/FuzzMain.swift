@@ -9,7 +9,7 @@
 // deterministic.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum FuzzTarget: String {
@@ -19,7 +19,9 @@ enum FuzzTarget: String {
 nonisolated(unsafe) var selectedTarget: FuzzTarget = .keystore
 
 @_cdecl("LLVMFuzzerInitialize")
-public func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
+public func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>)
+    -> Int32
+{
     guard let raw = getenv("KEYCTL_FUZZ_TARGET"), let target = FuzzTarget(rawValue: String(cString: raw)) else {
         fputs("set KEYCTL_FUZZ_TARGET to one of: args, keystore, time, apikey\n", stderr)
         exit(2)
