@@ -4,8 +4,8 @@
 public enum KeyCtl {
     public static func run(_ arguments: [String], context: Context) -> Int32 {
         let json = wantsJSON(arguments)
-        if let i = arguments.firstIndex(of: Completions.keyNamesCommand) {
-            return completeKeys(Array(arguments[..<i]), context: context)
+        if let keystoreOption = completionRequest(arguments) {
+            return completeKeys(keystoreOption: keystoreOption, context: context)
         }
         do {
             let parsed = try ArgumentParser.parse(arguments)
@@ -75,22 +75,31 @@ public enum KeyCtl {
         return false
     }
 
-    /// Hidden helper for the completion scripts: names of keys in use, one a line.
-    /// Silent, and exit 0, whatever goes wrong.
-    static func completeKeys(_ arguments: [String], context: Context) -> Int32 {
-        var option: String?
+    /// Whether this is the completion scripts' hidden helper: `__complete-keys` in the
+    /// command's place, after nothing but `--keystore PATH`. Returns the keystore option
+    /// (nil inside: none given). A key named `__complete-keys` is still just a name.
+    static func completionRequest(_ arguments: [String]) -> String?? {
+        var keystore: String?
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
             if a == "--keystore", i + 1 < arguments.count {
-                option = arguments[i + 1]
-                i += 1
+                keystore = arguments[i + 1]
+                i += 2
             } else if a.hasPrefix("--keystore=") {
-                option = String(a.dropFirst("--keystore=".count))
+                keystore = String(a.dropFirst("--keystore=".count))
+                i += 1
+            } else {
+                return a == Completions.keyNamesCommand ? .some(keystore) : nil
             }
-            i += 1
         }
-        guard let path = try? Invocation.keystorePath(option: option, environment: context.environment),
+        return nil
+    }
+
+    /// Hidden helper for the completion scripts: names of keys in use, one a line.
+    /// Silent, and exit 0, whatever goes wrong.
+    static func completeKeys(keystoreOption: String?, context: Context) -> Int32 {
+        guard let path = try? Invocation.keystorePath(option: keystoreOption, environment: context.environment),
             let keystore = try? KeystoreFile(path: path).load()
         else { return 0 }
         let names = keystore.keys.filter { $0.isInUse }.map { $0.name + "\n" }.joined()

@@ -1304,5 +1304,9 @@ fileprivate let recordFields: Set<String> = [
         let missing = World()
         let none = missing.run(["__complete-keys"])
         #expect(none.status == 0 && none.stdout.isEmpty && none.stderr.isEmpty)
+        // Only the command's place calls the helper: a key may be named like it.
+        let named = w.run(["create", "__complete-keys"])
+        #expect(named.status == 0 && named.stdout.hasPrefix("ak_live_"))
+        #expect(w.run(["__complete-keys"]).stdout == "alpha\n__complete-keys\n")
     }
 }
