@@ -77,15 +77,44 @@ public enum KeystoreCodec {
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]? = nil, canonicalFastPath: Bool = true) throws(KeystoreFault)
         -> Keystore
     {
-        do {
+        try faults {
             var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: onlyDigest, canonicalFastPath: canonicalFastPath)
             return try decoder.keystore()
+        }
+    }
+
+    /// Runs a decoder, turning a syntax error into a KeystoreFault at the same offset.
+    static func faults<T>(_ body: () throws -> T) throws(KeystoreFault) -> T {
+        do {
+            return try body()
         } catch let error as JSONSyntaxError {
             throw KeystoreFault(offset: error.offset, message: error.message)
         } catch let error as KeystoreFault {
             throw error
         } catch {
             throw KeystoreFault(offset: nil, message: "\(error)")
+        }
+    }
+
+    /// Decodes and checks a whole keystore like `decode`, and also returns where each
+    /// record lies, for KeystoreIndex.
+    static func decodeForIndex(_ bytes: UnsafeBufferPointer<UInt8>, onlyDigest: [UInt8]?) throws(KeystoreFault) -> (Keystore, [KeystoreIndex.Entry]) {
+        try faults {
+            var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: onlyDigest)
+            decoder.entries = []
+            let keystore = try decoder.keystore()
+            return (keystore, decoder.entries ?? [])
+        }
+    }
+
+    /// Decodes one key record, exactly as it stands in a keystore, with nothing around it
+    /// but whitespace. The index's byte ranges lead here.
+    static func decodeRecord(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeystoreFault) -> KeyRecord {
+        try faults {
+            var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: nil)
+            let raw = try decoder.record()
+            try decoder.reader.end()
+            return try decoder.build(raw, at: 0)
         }
     }
 
@@ -100,6 +129,8 @@ public enum KeystoreCodec {
         let onlyDigest: [UInt8]?
         /// Off only in the differential tests, which compare the two readers.
         var canonicalFastPath = true
+        /// When not nil, every record's digest and byte range is collected here.
+        var entries: [KeystoreIndex.Entry]?
 
         func fault(_ message: String, at offset: Int) -> KeystoreFault {
             KeystoreFault(offset: offset, message: message)
@@ -174,6 +205,9 @@ public enum KeystoreCodec {
                 if !digests.insert(raw.digest.range, in: reader.bytes) { throw fault("duplicate digest '\(reader.text(raw.digest))'", at: start) }
                 if !raw.revoked && !names.insert(reader.unescaped(raw.name)).inserted {
                     throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
+                }
+                if entries != nil, let digest = Hex.decode(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range])) {
+                    entries!.append(KeystoreIndex.Entry(digest: digest, offset: start, length: reader.position - start))
                 }
                 if let onlyDigest {
                     guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), onlyDigest) else { continue }

@@ -54,14 +54,14 @@ public struct KeystoreFile {
 
     /// The keystore's bytes, after the safety checks; nil when there is no file.
     public func readBytes() throws -> [UInt8]? {
-        guard let (fd, size) = try openForReading() else { return nil }
+        guard let (fd, st) = try openForReading() else { return nil }
         defer { close(fd) }
-        return try readAll(fd, sizeHint: size)
+        return try readAll(fd, sizeHint: Int(st.st_size))
     }
 
     /// Opens the keystore and runs the safety checks; nil when there is no file.
     /// The caller closes the descriptor.
-    func openForReading() throws -> (Int32, Int)? {
+    func openForReading() throws -> (Int32, stat)? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let e = errno
@@ -99,7 +99,7 @@ public struct KeystoreFile {
                 hint: "restore it from a backup")
         }
         ok = true
-        return (fd, Int(st.st_size))
+        return (fd, st)
     }
 
     func readAll(_ fd: Int32, sizeHint: Int) throws -> [UInt8] {
@@ -164,13 +164,76 @@ public struct KeystoreFile {
     /// records this is most of what `verify` costs. The mapping is private and
     /// read-only, and keyctl replaces files by rename, never truncates them in place.
     public func load(onlyDigest: [UInt8]? = nil) throws -> Keystore {
-        guard let (fd, size) = try openForReading() else { throw notFound() }
+        guard let (fd, st) = try openForReading() else { throw notFound() }
         defer { close(fd) }
+        return try withContents(fd, size: Int(st.st_size)) { try decode($0, onlyDigest: onlyDigest) }
+    }
+
+    /// Runs `body` on the file's bytes: mapped, or read if it cannot be mapped.
+    func withContents<T>(_ fd: Int32, size: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
         guard size > 0, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), map != MAP_FAILED else {
-            return try readAll(fd, sizeHint: size).withUnsafeBufferPointer { try decode($0, onlyDigest: onlyDigest) }
+            return try readAll(fd, sizeHint: size).withUnsafeBufferPointer(body)
         }
         defer { munmap(map, size) }
-        return try decode(UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size), onlyDigest: onlyDigest)
+        return try body(UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size))
+    }
+
+    // MARK: verify's lookup
+
+    public var indexPath: String { path + ".index" }
+    /// Seconds after the keystore's last change before an index of it is trusted.
+    var indexSettleTime: Double = 2
+    var realTime: () -> Double = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// The keystore's settings and the record with this digest (64 lowercase hex
+    /// bytes), if any; nil checks the keystore and returns no record.
+    ///
+    /// With a usable index (KeystoreIndex.swift) for exactly this version of the
+    /// file, this reads one record. Otherwise it reads and checks the whole file,
+    /// as `load` does, and leaves an index for next time once the file has settled.
+    public func lookup(digest: [UInt8]?) throws -> Keystore {
+        guard let (fd, st) = try openForReading() else { throw notFound() }
+        defer { close(fd) }
+        let identity = KeystoreIndex.Identity(st)
+        let binary = digest.flatMap { Hex.decode($0) } ?? [UInt8](repeating: 0, count: 32)
+        switch KeystoreIndex.lookup(path: indexPath, identity: identity, digest: binary) {
+        case .absent(let prefix, let maxKeys):
+            return Keystore(prefix: prefix, maxKeys: maxKeys)
+        case .at(let offset, let length, let prefix, let maxKeys):
+            if let record = readRecord(fd, offset: offset, length: length), let digest,
+                constantTimeEqual(record.digest.utf8, digest)
+            {
+                return Keystore(prefix: prefix, maxKeys: maxKeys, keys: [record])
+            }
+        // The index pointed somewhere else: read the whole file instead.
+        case nil:
+            break
+        }
+        let settled = identity.isSettled(now: realTime(), settle: indexSettleTime)
+        return try withContents(fd, size: Int(st.st_size)) { bytes in
+            guard settled else { return try decode(bytes, onlyDigest: digest ?? []) }
+            let (keystore, entries): (Keystore, [KeystoreIndex.Entry])
+            do throws(KeystoreFault) {
+                (keystore, entries) = try KeystoreCodec.decodeForIndex(bytes, onlyDigest: digest ?? [])
+            } catch {
+                throw corrupt(error, in: bytes)
+            }
+            let index = KeystoreIndex.encode(identity: identity, prefix: keystore.prefix, maxKeys: keystore.maxKeys, entries: entries)
+            KeystoreIndex.write(index, to: indexPath, temporary: temporaryPath())
+            return keystore
+        }
+    }
+
+    func readRecord(_ fd: Int32, offset: Int, length: Int) -> KeyRecord? {
+        guard length <= 1 << 20 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: length)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, length, off_t(offset)) }
+        guard n == length else { return nil }
+        return try? bytes.withUnsafeBufferPointer { buffer in try KeystoreCodec.decodeRecord(buffer) }
     }
 
     func notFound() -> KeyCtlError {
@@ -185,15 +248,19 @@ public struct KeystoreFile {
         do {
             return try KeystoreCodec.decode(bytes, onlyDigest: onlyDigest)
         } catch {
-            var place = ""
-            if let offset = error.offset {
-                let (line, column) = JSONReader.lineAndColumn(of: offset, in: bytes)
-                place = " at line \(line), column \(column)"
-            }
-            throw KeyCtlError(
-                .keystoreCorrupt, "keystore \(path) is corrupt\(place): \(error.message)",
-                hint: "fix it by hand or restore a backup; keyctl will not overwrite it")
+            throw corrupt(error, in: bytes)
         }
+    }
+
+    func corrupt(_ fault: KeystoreFault, in bytes: UnsafeBufferPointer<UInt8>) -> KeyCtlError {
+        var place = ""
+        if let offset = fault.offset {
+            let (line, column) = JSONReader.lineAndColumn(of: offset, in: bytes)
+            place = " at line \(line), column \(column)"
+        }
+        return KeyCtlError(
+            .keystoreCorrupt, "keystore \(path) is corrupt\(place): \(fault.message)",
+            hint: "fix it by hand or restore a backup; keyctl will not overwrite it")
     }
 
     // MARK: Locked read-modify-write
@@ -293,7 +360,7 @@ public struct KeystoreFile {
 
     /// Replaces the keystore atomically and durably with `bytes`.
     public func write(_ bytes: [UInt8]) throws {
-        let temporary = (directory == "." ? "" : directory + "/") + temporaryPrefix + Hex.encode(systemRandomBytes(8))
+        let temporary = temporaryPath()
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw writeError("cannot create \(temporary)", errno) }
         var ok = false
@@ -323,6 +390,12 @@ public struct KeystoreFile {
         ok = true
         try faultInjection?("renamed")
         syncDirectory()
+    }
+
+    /// A fresh name for a temporary file beside the keystore, `.NAME.tmp-<random>`:
+    /// the pattern the next writer cleans up if a process dies before its rename.
+    func temporaryPath() -> String {
+        (directory == "." ? "" : directory + "/") + temporaryPrefix + Hex.encode(systemRandomBytes(8))
     }
 
     func writeError(_ what: String, _ e: Int32) -> KeyCtlError {

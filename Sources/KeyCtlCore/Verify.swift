@@ -1,6 +1,7 @@
 // verify answers with its exit status (SPEC §6): 0 valid, 1 invalid or missing,
 // 2 expired, 3 revoked, 4 forbidden. It reads the keystore without the lock and
-// builds only the record the key's digest names. Stamping last_used_at is best
+// builds only the record the key's digest names; with an index of exactly this
+// version of the file (KeystoreIndex.swift), it reads only that record. Stamping last_used_at is best
 // effort: at most once a minute per key, and never at the cost of the answer.
 
 enum VerifyCommand {
@@ -23,16 +24,16 @@ enum VerifyCommand {
         switch APIKey.parse(text) {
         case .failure(.malformed):
             // Still read the keystore: a missing or corrupt one is the louder problem.
-            _ = try file.load(onlyDigest: [])
+            _ = try file.lookup(digest: nil)
             return answer(inv, .invalidAPIKey, "the key is malformed (expected PREFIX_ENV_BODY)")
         case .failure(.badChecksum):
-            _ = try file.load(onlyDigest: [])
+            _ = try file.lookup(digest: nil)
             return answer(inv, .invalidAPIKey, "the key's checksum does not match: it was mistyped or altered")
         case .success(let parsed):
             key = parsed
         }
         let digest = key.digest
-        let keystore = try file.load(onlyDigest: Array(digest.utf8))
+        let keystore = try file.lookup(digest: Array(digest.utf8))
         guard key.prefix == keystore.prefix, let record = keystore.keys.first else {
             return answer(inv, .invalidAPIKey, "the key is not known to this keystore")
         }

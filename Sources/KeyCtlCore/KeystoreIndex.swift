@@ -1,0 +1,181 @@
+// A cache that lets `verify` find one record without reading years of history.
+//
+// After a full, strict read of the keystore, `verify` may leave `NAME.index` beside
+// it: the keystore's identity (device, inode, size, mtime, ctime) at that moment,
+// its prefix and key limit, and every record's digest → byte range, sorted.
+// A later `verify` trusts the index only while the keystore's identity is exactly
+// the same, so any change to the file (keyctl replaces it: a new inode; an edit in
+// place: a new ctime and usually size) sends it back to the full read, which finds
+// any fault. Like git's index, a snapshot taken within `settle` seconds of the
+// file's last change is "racily clean" and not trusted, so a file system with
+// coarse timestamps cannot hide a same-second edit.
+//
+// The index never decides that a key is valid: a hit is confirmed by reading the
+// record at that offset with the strict reader and comparing digests. It can only
+// say where to look, or that no record has the digest. Each entry carries its own
+// CRC-32, so a damaged entry makes the index unusable rather than wrong.
+//
+// Layout (little-endian): 96-byte header
+//   0 magic "KCTLIX01" | 8 dev | 16 ino | 24 size | 32 mtime s | 40 mtime ns
+//   48 ctime s | 56 ctime ns | 64 max_keys | 72 count | 80 prefix length (1) +
+//   prefix (≤ 10) | 92 CRC-32 of bytes 0..<92
+// then `count` 48-byte entries: digest (32) | offset (8) | length (4) | CRC-32 (4).
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+enum KeystoreIndex {
+    static let magic: [UInt8] = Array("KCTLIX01".utf8)
+    static let headerSize = 96
+    static let entrySize = 48
+
+    /// What identifies one version of the keystore file.
+    struct Identity: Equatable {
+        var device: UInt64, inode: UInt64, size: UInt64
+        var mtime: (Int64, Int64), ctime: (Int64, Int64)
+
+        init(_ st: stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = UInt64(st.st_size)
+            mtime = (Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec))
+            ctime = (Int64(st.st_ctim.tv_sec), Int64(st.st_ctim.tv_nsec))
+        }
+
+        static func == (a: Identity, b: Identity) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime
+        }
+
+        /// Whether a snapshot taken at `now` (seconds, CLOCK_REALTIME) is older than the
+        /// file's last change by at least `settle` seconds.
+        func isSettled(now: Double, settle: Double) -> Bool {
+            Double(ctime.0) + Double(ctime.1) / 1e9 + settle <= now
+        }
+    }
+
+    struct Entry {
+        var digest: [UInt8]  // 32 bytes
+        var offset: Int
+        var length: Int
+    }
+
+    enum Answer: Equatable {
+        /// No record has the digest.
+        case absent(prefix: String, maxKeys: Int)
+        /// The record with the digest is at this byte range.
+        case at(offset: Int, length: Int, prefix: String, maxKeys: Int)
+    }
+
+    // MARK: Reading
+
+    /// The index's answer for `digest` (32 bytes), or nil when there is no usable
+    /// index for exactly this version of the keystore.
+    static func lookup(path: String, identity: Identity, digest: [UInt8]) -> Answer? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
+            st.st_mode & (S_IWGRP | S_IWOTH) == 0, Int(st.st_size) >= headerSize
+        else { return nil }
+        let size = Int(st.st_size)
+        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
+        defer { munmap(map, size) }
+        let bytes = UnsafeRawBufferPointer(start: map, count: size)
+        return answer(in: bytes, identity: identity, digest: digest)
+    }
+
+    static func answer(in bytes: UnsafeRawBufferPointer, identity: Identity, digest: [UInt8]) -> Answer? {
+        guard bytes.count >= headerSize, digest.count == 32, bytes.prefix(8).elementsEqual(magic) else { return nil }
+        func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+        guard u32(92) == CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<92])) else { return nil }
+        let stored = (
+            device: u64(8), inode: u64(16), size: u64(24), mtime: (Int64(bitPattern: u64(32)), Int64(bitPattern: u64(40))),
+            ctime: (Int64(bitPattern: u64(48)), Int64(bitPattern: u64(56)))
+        )
+        guard stored.device == identity.device, stored.inode == identity.inode, stored.size == identity.size,
+            stored.mtime == identity.mtime, stored.ctime == identity.ctime
+        else { return nil }
+        let maxKeys = Int(truncatingIfNeeded: u64(64))
+        let count = Int(truncatingIfNeeded: u64(72))
+        let prefixLength = Int(bytes[80])
+        guard count >= 0, count <= (bytes.count - headerSize) / entrySize, bytes.count == headerSize + count * entrySize,
+            prefixLength <= 10, Keystore.maxKeysRange.contains(maxKeys)
+        else { return nil }
+        let prefix = String(decoding: bytes[81..<(81 + prefixLength)], as: UTF8.self)
+        guard Names.isValidPrefix(prefix) else { return nil }
+
+        // Binary search over the sorted digests; every entry it reads must check out.
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            let at = headerSize + mid * entrySize
+            let entry = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + entrySize)])
+            guard u32(at + 44) == CRC32.checksum(UnsafeRawBufferPointer(rebasing: entry[0..<44])) else { return nil }
+            let order = digest.withUnsafeBytes { memcmp($0.baseAddress!, entry.baseAddress!, 32) }
+            if order == 0 {
+                let offset = Int(truncatingIfNeeded: u64(at + 32))
+                let length = Int(u32(at + 40))
+                guard offset >= 0, length > 0, UInt64(offset) + UInt64(length) <= identity.size else { return nil }
+                return .at(offset: offset, length: length, prefix: prefix, maxKeys: maxKeys)
+            }
+            if order < 0 { high = mid } else { low = mid + 1 }
+        }
+        return .absent(prefix: prefix, maxKeys: maxKeys)
+    }
+
+    // MARK: Writing
+
+    static func encode(identity: Identity, prefix: String, maxKeys: Int, entries: [Entry]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: headerSize)
+        func put64(_ v: UInt64, at: Int, in buffer: inout [UInt8]) {
+            for i in 0..<8 { buffer[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
+        }
+        func put32(_ v: UInt32, at: Int, in buffer: inout [UInt8]) {
+            for i in 0..<4 { buffer[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
+        }
+        out.replaceSubrange(0..<8, with: magic)
+        put64(identity.device, at: 8, in: &out)
+        put64(identity.inode, at: 16, in: &out)
+        put64(identity.size, at: 24, in: &out)
+        put64(UInt64(bitPattern: identity.mtime.0), at: 32, in: &out)
+        put64(UInt64(bitPattern: identity.mtime.1), at: 40, in: &out)
+        put64(UInt64(bitPattern: identity.ctime.0), at: 48, in: &out)
+        put64(UInt64(bitPattern: identity.ctime.1), at: 56, in: &out)
+        put64(UInt64(maxKeys), at: 64, in: &out)
+        put64(UInt64(entries.count), at: 72, in: &out)
+        let prefixBytes = Array(prefix.utf8.prefix(10))
+        out[80] = UInt8(prefixBytes.count)
+        out.replaceSubrange(81..<(81 + prefixBytes.count), with: prefixBytes)
+        put32(CRC32.checksum(out[0..<92]), at: 92, in: &out)
+
+        let sorted = entries.sorted { a, b in a.digest.lexicographicallyPrecedes(b.digest) }
+        out.reserveCapacity(headerSize + sorted.count * entrySize)
+        var entry = [UInt8](repeating: 0, count: entrySize)
+        for e in sorted {
+            entry.replaceSubrange(0..<32, with: e.digest)
+            put64(UInt64(e.offset), at: 32, in: &entry)
+            put32(UInt32(e.length), at: 40, in: &entry)
+            put32(CRC32.checksum(entry[0..<44]), at: 44, in: &entry)
+            out.append(contentsOf: entry)
+        }
+        return out
+    }
+
+    /// Writes the index beside the keystore: a cache, so no fsync, and any failure
+    /// (read-only directory, full disk) just leaves no index.
+    static func write(_ bytes: [UInt8], to path: String, temporary: String) {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let ok = writeFully(fd, bytes) && fchmod(fd, 0o600) == 0
+        guard close(fd) == 0, ok, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return
+        }
+    }
+}

@@ -1,0 +1,44 @@
+// verify's index, through the real binary and the real clock: it appears once the
+// keystore has settled, answers like the full read, and goes stale the moment the
+// keystore changes.
+
+import Foundation
+import Testing
+
+@Suite struct VerifyIndexTests {
+    @Test func indexIsBuiltOnceSettledAndNeverOutlivesAChange() throws {
+        let box = Sandbox()
+        var keys: [String] = []
+        for name in ["one", "two", "three"] {
+            let r = box.keyctl(["create", name])
+            try #require(r.status == 0)
+            keys.append(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let index = box.keystore + ".index"
+        // Fresh keystore: verify reads it all and leaves no index yet (racily clean).
+        #expect(box.keyctl(["verify"], stdin: keys[0]).status == 0)
+        Thread.sleep(forTimeInterval: 2.3)
+        // Settled (and the stamp a minute ago... not yet due for "one"): the next verify writes it.
+        #expect(box.keyctl(["verify"], stdin: keys[1] + "\n").status == 0)
+        Thread.sleep(forTimeInterval: 2.3)  // the stamp of "two" rewrote the keystore
+        #expect(box.keyctl(["verify"], stdin: keys[1]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: index))
+        // Answers through the index.
+        #expect(box.keyctl(["verify"], stdin: keys[1]).status == 0)
+        #expect(box.keyctl(["verify"], stdin: "ak_live_" + String(repeating: "A", count: 38)).status == 1)
+        // A revoke replaces the keystore: the old index must not say "valid".
+        #expect(box.keyctl(["revoke", "three"]).status == 0)
+        #expect(box.keyctl(["verify"], stdin: keys[2]).status == 3)
+        Thread.sleep(forTimeInterval: 2.3)
+        #expect(box.keyctl(["verify"], stdin: keys[2]).status == 3)
+        #expect(box.keyctl(["verify"], stdin: keys[0]).status == 0)
+        // The index holds digests and offsets, never a key.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: index))
+        for key in keys {
+            #expect(bytes.range(of: Data(key.utf8.suffix(12))) == nil)
+        }
+        // And the keystore directory holds the keystore, its lock and its index only.
+        let names = try FileManager.default.contentsOfDirectory(atPath: box.directory.path).sorted()
+        #expect(names == ["keystore.json", "keystore.json.index", "keystore.json.lock"])
+    }
+}
