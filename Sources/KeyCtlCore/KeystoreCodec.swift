@@ -36,35 +36,46 @@ public enum KeystoreCodec {
         w.raw(",\"keys\":[\n")
         for (i, record) in keystore.keys.enumerated() {
             if i > 0 { w.raw(",\n") }
-            w.raw("{\"id\":")
-            w.string(record.id)
-            w.key("name")
-            w.string(record.name)
-            w.key("digest")
-            w.string(record.digest)
-            w.key("hint")
-            w.string(record.hint)
-            w.key("environment")
-            w.string(record.environment.rawValue)
-            w.key("permissions")
-            w.strings(record.permissions.names)
-            w.key("created_at")
-            w.time(record.createdAt)
-            w.key("expires_at")
-            w.time(record.expiresAt)
-            w.key("revoked_at")
-            w.time(record.revokedAt)
-            w.key("last_used_at")
-            w.time(record.lastUsedAt)
-            w.key("rotated_from")
-            w.string(record.rotatedFrom)
-            w.key("rotated_to")
-            w.string(record.rotatedTo)
-            w.raw("}")
+            write(record, to: &w)
         }
         if !keystore.keys.isEmpty { w.raw("\n") }
         w.raw("]}\n")
         return w.bytes
+    }
+
+    /// One record exactly as `encode` writes it inside a keystore.
+    public static func encode(_ record: KeyRecord) -> [UInt8] {
+        var w = JSONWriter(capacity: 400)
+        write(record, to: &w)
+        return w.bytes
+    }
+
+    static func write(_ record: KeyRecord, to w: inout JSONWriter) {
+        w.raw("{\"id\":")
+        w.string(record.id)
+        w.key("name")
+        w.string(record.name)
+        w.key("digest")
+        w.string(record.digest)
+        w.key("hint")
+        w.string(record.hint)
+        w.key("environment")
+        w.string(record.environment.rawValue)
+        w.key("permissions")
+        w.strings(record.permissions.names)
+        w.key("created_at")
+        w.time(record.createdAt)
+        w.key("expires_at")
+        w.time(record.expiresAt)
+        w.key("revoked_at")
+        w.time(record.revokedAt)
+        w.key("last_used_at")
+        w.time(record.lastUsedAt)
+        w.key("rotated_from")
+        w.string(record.rotatedFrom)
+        w.key("rotated_to")
+        w.string(record.rotatedTo)
+        w.raw("}")
     }
 
     // MARK: Decoding
@@ -206,8 +217,11 @@ public enum KeystoreCodec {
                 if !raw.revoked && !names.insert(reader.unescaped(raw.name)).inserted {
                     throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
                 }
-                if entries != nil, let digest = Hex.decode(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range])) {
-                    entries!.append(KeystoreIndex.Entry(digest: digest, offset: start, length: reader.position - start))
+                if entries != nil,
+                    let entry = KeystoreIndex.Entry(
+                        hex: UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), offset: start, length: reader.position - start)
+                {
+                    entries!.append(entry)
                 }
                 if let onlyDigest {
                     guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), onlyDigest) else { continue }

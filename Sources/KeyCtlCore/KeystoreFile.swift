@@ -228,6 +228,51 @@ public struct KeystoreFile {
         }
     }
 
+    /// Sets the last_used_at of the record with this digest (64 lowercase hex bytes),
+    /// best effort: false, and nothing changed, when the lock is busy (one try, no
+    /// wait), the keystore cannot be read or written, or the record is gone.
+    ///
+    /// Only that record is re-encoded. The rest of the new file is the old bytes,
+    /// which were checked in full (or are the version an index vouches for), so a
+    /// keystore of 100,000 records costs one copy of the file, not a decode of it.
+    public func stamp(digest: [UInt8], at time: Timestamp) -> Bool {
+        guard let lock = try? acquireLock(timeout: 0) else { return false }
+        defer { close(lock) }
+        guard let (fd, st) = try? openForReading(), let binary = Hex.decode(digest) else { return false }
+        defer { close(fd) }
+        let identity = KeystoreIndex.Identity(st)
+        let size = Int(st.st_size)
+        let wanted = KeystoreIndex.Entry(digest: binary, offset: 0, length: 0).digest
+        var place: (offset: Int, length: Int)?
+        if case .at(let offset, let length, _, _) = KeystoreIndex.lookup(path: indexPath, identity: identity, digest: binary) {
+            place = (offset, length)
+        }
+        let done: Bool? = try? withContents(fd, size: size) { bytes -> Bool in
+            if place == nil {
+                // No index for this version: check the whole file and find the record.
+                guard let (_, entries) = try? KeystoreCodec.decodeForIndex(bytes, onlyDigest: digest),
+                    let entry = entries.first(where: { $0.digest == wanted })
+                else { return false }
+                place = (entry.offset, entry.length)
+            }
+            guard let (offset, length) = place, offset + length <= bytes.count,
+                var record = try? KeystoreCodec.decodeRecord(UnsafeBufferPointer(rebasing: bytes[offset..<(offset + length)])),
+                constantTimeEqual(record.digest.utf8, digest)
+            else { return false }
+            record.lastUsedAt = time
+            let encoded = KeystoreCodec.encode(record)
+            let raw = UnsafeRawBufferPointer(bytes)
+            removeStaleTemporaries()
+            return encoded.withUnsafeBytes { middle in
+                (try? write(parts: [
+                    UnsafeRawBufferPointer(rebasing: raw[0..<offset]), middle,
+                    UnsafeRawBufferPointer(rebasing: raw[(offset + length)...]),
+                ])) != nil
+            }
+        }
+        return done ?? false
+    }
+
     func readRecord(_ fd: Int32, offset: Int, length: Int) -> KeyRecord? {
         guard length <= 1 << 20 else { return nil }
         var bytes = [UInt8](repeating: 0, count: length)
@@ -360,6 +405,11 @@ public struct KeystoreFile {
 
     /// Replaces the keystore atomically and durably with `bytes`.
     public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write(parts: [$0]) }
+    }
+
+    /// Replaces the keystore atomically and durably with `parts`, one after another.
+    func write(parts: [UnsafeRawBufferPointer]) throws {
         let temporary = temporaryPath()
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw writeError("cannot create \(temporary)", errno) }
@@ -369,14 +419,16 @@ public struct KeystoreFile {
         }
         do {
             guard fchmod(fd, 0o600) == 0 else { throw writeError("cannot set the mode of \(temporary)", errno) }
-            var written = 0
-            while written < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw writeError("cannot write \(temporary)", errno)
+            for part in parts {
+                var written = 0
+                while written < part.count {
+                    let n = Glibc.write(fd, part.baseAddress! + written, part.count - written)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw writeError("cannot write \(temporary)", errno)
+                    }
+                    written += n
                 }
-                written += n
             }
             try faultInjection?("written")
             guard fsync(fd) == 0 else { throw writeError("cannot flush \(temporary) to disk", errno) }

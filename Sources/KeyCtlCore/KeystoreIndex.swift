@@ -56,10 +56,51 @@ enum KeystoreIndex {
         }
     }
 
+    /// One record: its digest as four big-endian words (so word order is byte
+    /// order) and where it lies in the keystore. No heap storage of its own: a
+    /// keystore of 100,000 records indexes in one array.
     struct Entry {
-        var digest: [UInt8]  // 32 bytes
+        var digest: (UInt64, UInt64, UInt64, UInt64)
         var offset: Int
         var length: Int
+
+        init(digest bytes: [UInt8], offset: Int, length: Int) {
+            precondition(bytes.count == 32)
+            func word(_ i: Int) -> UInt64 { bytes[i * 8..<i * 8 + 8].reduce(0) { $0 << 8 | UInt64($1) } }
+            self.init(digest: (word(0), word(1), word(2), word(3)), offset: offset, length: length)
+        }
+
+        init(digest: (UInt64, UInt64, UInt64, UInt64), offset: Int, length: Int) {
+            self.digest = digest
+            self.offset = offset
+            self.length = length
+        }
+
+        /// From 64 lowercase hex digits, as the keystore stores a digest.
+        init?(hex: UnsafeBufferPointer<UInt8>, offset: Int, length: Int) {
+            guard hex.count == 64 else { return nil }
+            func word(_ from: Int) -> UInt64? {
+                var w: UInt64 = 0
+                for i in from..<from + 16 {
+                    let c = hex[i]
+                    switch c {
+                    case 48...57: w = w << 4 | UInt64(c - 48)
+                    case 97...102: w = w << 4 | UInt64(c - 87)
+                    default: return nil
+                    }
+                }
+                return w
+            }
+            guard let a = word(0), let b = word(16), let c = word(32), let d = word(48) else { return nil }
+            self.init(digest: (a, b, c, d), offset: offset, length: length)
+        }
+
+        static func precedes(_ a: Entry, _ b: Entry) -> Bool {
+            if a.digest.0 != b.digest.0 { return a.digest.0 < b.digest.0 }
+            if a.digest.1 != b.digest.1 { return a.digest.1 < b.digest.1 }
+            if a.digest.2 != b.digest.2 { return a.digest.2 < b.digest.2 }
+            return a.digest.3 < b.digest.3
+        }
     }
 
     enum Answer: Equatable {
@@ -132,39 +173,41 @@ enum KeystoreIndex {
     // MARK: Writing
 
     static func encode(identity: Identity, prefix: String, maxKeys: Int, entries: [Entry]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: headerSize)
-        func put64(_ v: UInt64, at: Int, in buffer: inout [UInt8]) {
-            for i in 0..<8 { buffer[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
+        let sorted = entries.sorted(by: Entry.precedes)
+        let size = headerSize + sorted.count * entrySize
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw.initializeMemory(as: UInt8.self, repeating: 0)
+            func put64(_ v: UInt64, _ at: Int) { raw.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt64.self) }
+            func put32(_ v: UInt32, _ at: Int) { raw.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt32.self) }
+            for (i, b) in magic.enumerated() { raw[i] = b }
+            put64(identity.device, 8)
+            put64(identity.inode, 16)
+            put64(identity.size, 24)
+            put64(UInt64(bitPattern: identity.mtime.0), 32)
+            put64(UInt64(bitPattern: identity.mtime.1), 40)
+            put64(UInt64(bitPattern: identity.ctime.0), 48)
+            put64(UInt64(bitPattern: identity.ctime.1), 56)
+            put64(UInt64(maxKeys), 64)
+            put64(UInt64(sorted.count), 72)
+            let prefixBytes = Array(prefix.utf8.prefix(10))
+            raw[80] = UInt8(prefixBytes.count)
+            for (i, b) in prefixBytes.enumerated() { raw[81 + i] = b }
+            put32(CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<92])), 92)
+            var at = headerSize
+            for e in sorted {
+                // Digest words are stored big-endian: byte order, as memcmp compares.
+                put64(e.digest.0.bigEndian, at)
+                put64(e.digest.1.bigEndian, at + 8)
+                put64(e.digest.2.bigEndian, at + 16)
+                put64(e.digest.3.bigEndian, at + 24)
+                put64(UInt64(e.offset), at + 32)
+                put32(UInt32(e.length), at + 40)
+                put32(CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[at..<(at + 44)])), at + 44)
+                at += entrySize
+            }
+            count = size
         }
-        func put32(_ v: UInt32, at: Int, in buffer: inout [UInt8]) {
-            for i in 0..<4 { buffer[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
-        }
-        out.replaceSubrange(0..<8, with: magic)
-        put64(identity.device, at: 8, in: &out)
-        put64(identity.inode, at: 16, in: &out)
-        put64(identity.size, at: 24, in: &out)
-        put64(UInt64(bitPattern: identity.mtime.0), at: 32, in: &out)
-        put64(UInt64(bitPattern: identity.mtime.1), at: 40, in: &out)
-        put64(UInt64(bitPattern: identity.ctime.0), at: 48, in: &out)
-        put64(UInt64(bitPattern: identity.ctime.1), at: 56, in: &out)
-        put64(UInt64(maxKeys), at: 64, in: &out)
-        put64(UInt64(entries.count), at: 72, in: &out)
-        let prefixBytes = Array(prefix.utf8.prefix(10))
-        out[80] = UInt8(prefixBytes.count)
-        out.replaceSubrange(81..<(81 + prefixBytes.count), with: prefixBytes)
-        put32(CRC32.checksum(out[0..<92]), at: 92, in: &out)
-
-        let sorted = entries.sorted { a, b in a.digest.lexicographicallyPrecedes(b.digest) }
-        out.reserveCapacity(headerSize + sorted.count * entrySize)
-        var entry = [UInt8](repeating: 0, count: entrySize)
-        for e in sorted {
-            entry.replaceSubrange(0..<32, with: e.digest)
-            put64(UInt64(e.offset), at: 32, in: &entry)
-            put32(UInt32(e.length), at: 40, in: &entry)
-            put32(CRC32.checksum(entry[0..<44]), at: 44, in: &entry)
-            out.append(contentsOf: entry)
-        }
-        return out
     }
 
     /// Writes the index beside the keystore: a cache, so no fsync, and any failure

@@ -108,10 +108,6 @@ enum VerifyCommand {
 
     static func stamp(_ record: KeyRecord, in file: KeystoreFile, now: Timestamp) {
         if let last = record.lastUsedAt, now - last < stampInterval, now >= last { return }
-        var quick = file
-        quick.lockTimeout = 0
-        _ = try? quick.update { keystore, _ in
-            if let i = keystore.keys.firstIndex(where: { $0.id == record.id }) { keystore.keys[i].lastUsedAt = now }
-        }
+        _ = file.stamp(digest: Array(record.digest.utf8), at: now)
     }
 }

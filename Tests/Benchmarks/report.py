@@ -15,7 +15,7 @@ def load(name):
         return {r["command"]: r for r in json.load(f)["results"]}
 
 
-v10, v10k, v100k, wr, ls = (load(n) for n in ("verify10", "verify10k", "verify100k", "writes", "list"))
+v10, v10k, v100k, cold, wr, ls = (load(n) for n in ("verify10", "verify10k", "verify100k", "verifycold", "writes", "list"))
 mem = {}
 with open(os.path.join(out, "memory.tsv")) as f:
     for line in f:
@@ -39,7 +39,7 @@ rows = []
 
 
 def row(case, k, base, ratio, target, ok):
-    rows.append((case, k, base, ratio, target, "PASS" if ok else "FAIL"))
+    rows.append((case, k, base, ratio, target, "info" if ok is None else "PASS" if ok else "FAIL"))
 
 
 def ms(x):
@@ -63,8 +63,14 @@ row("verify, 10 live + 10,000 revoked", ms(k), "htpasswd -vb 10,000: " + ms(ht10
 ht100k = med(v100k["htpasswd"])
 k = stdin_verify(v100k)
 row("verify, 10 live + 100,000 revoked", ms(k), "htpasswd -vb 100,000: " + ms(ht100k), "%.2f× htpasswd" % (k / ht100k), "≤ 100 ms", k <= 100)
+k = med(cold["keyctl-verify-10k-noindex"]) - wrapper
+row("  same, first verify after a change (no index)", ms(k), "htpasswd -vb 10,000: " + ms(ht10k), "%.2f× htpasswd" % (k / ht10k), "(none)", None)
+k = med(cold["keyctl-verify-100k-noindex"]) - wrapper
+row("verify, 100,000 revoked, no index", ms(k), "htpasswd -vb 100,000: " + ms(ht100k), "%.2f× htpasswd" % (k / ht100k), "≤ 100 ms", k <= 100)
 m = mem["keyctl verify 100k"]
 row("verify, 100,000 revoked: peak RSS", mib(m), "", "", "≤ 64 MiB", m <= 64 * 1024)
+m = mem["keyctl verify 100k, no index"]
+row("verify, 100,000 revoked, no index: peak RSS", mib(m), "", "", "≤ 64 MiB", m <= 64 * 1024)
 dur = med(wr["durable-write"])
 nosync = med(wr["durable-write-nosync"])
 fsync_cost = dur - nosync
@@ -96,7 +102,8 @@ for r in rows:
     print(line(r))
 print()
 fails = sum(1 for r in rows if r[5] == "FAIL")
-print("%d of %d targets met." % (len(rows) - fails, len(rows)))
+targets = sum(1 for r in rows if r[5] != "info")
+print("%d of %d targets met." % (targets - fails, targets))
 print()
 print("Machine: " + machine)
 print("Binary: %s bytes, %s" % (binsize, linkage))
