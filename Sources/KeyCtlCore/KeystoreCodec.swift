@@ -217,11 +217,9 @@ public enum KeystoreCodec {
                 if !raw.revoked && !names.insert(reader.unescaped(raw.name)).inserted {
                     throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
                 }
-                if entries != nil,
-                    let entry = KeystoreIndex.Entry(
-                        hex: UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), offset: start, length: reader.position - start)
-                {
-                    entries!.append(entry)
+                if entries != nil {
+                    let hex = UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range])
+                    entries!.append(KeystoreIndex.Entry(hex: hex, offset: start, length: reader.position - start))
                 }
                 if let onlyDigest {
                     guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), onlyDigest) else { continue }

@@ -193,3 +193,39 @@ import Testing
 extension KeystoreIndex.Identity {
     var ctimeSeconds: Double { Double(ctime.0) + Double(ctime.1) / 1e9 }
 }
+
+@Suite struct KeystoreIndexPartsTests {
+    @Test func slicedCRCEqualsTheBytewiseOne() {
+        var rng = SplitMix(state: 99)
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksumSliced($0) } == 0xCBF4_3926)
+        #expect([UInt8]().withUnsafeBytes { CRC32.checksumSliced($0) } == 0)
+        for length in 0..<200 {
+            let bytes = rng.bytes(length)
+            #expect(bytes.withUnsafeBytes { CRC32.checksumSliced($0) } == CRC32.checksum(bytes), "length \(length)")
+        }
+    }
+
+    @Test func entriesSortInFullDigestOrderEvenWhenFirstWordsCollide() {
+        var rng = SplitMix(state: 5)
+        var entries: [KeystoreIndex.Entry] = []
+        for i in 0..<500 {
+            // Few distinct first words, so many entries share one.
+            let first = UInt64(rng.below(7)) << 60
+            entries.append(KeystoreIndex.Entry(digest: (first, rng.next(), rng.next(), UInt64(i)), offset: i, length: 1))
+        }
+        let sorted = KeystoreIndex.sortedByDigest(entries)
+        #expect(sorted.count == entries.count)
+        #expect(Set(sorted.map { $0.offset }).count == entries.count)
+        for (a, b) in zip(sorted, sorted.dropFirst()) {
+            #expect(KeystoreIndex.Entry.precedes(a, b), "out of order")
+        }
+    }
+
+    @Test func hexDigitsDecodeToTheDigestBytes() {
+        let key = APIKey.generate(prefix: "ak", environment: .live, randomBytes: systemRandomBytes)
+        let hex = Array(key.digest.utf8)
+        let fromHex = hex.withUnsafeBufferPointer { KeystoreIndex.Entry(hex: $0, offset: 0, length: 0) }
+        let fromBytes = KeystoreIndex.Entry(digest: Hex.decode(hex)!, offset: 0, length: 0)
+        #expect(fromHex.digest == fromBytes.digest)
+    }
+}
