@@ -20,6 +20,14 @@ public struct KeystoreFault: Error, Equatable {
     /// Byte offset of the fault, when it has one.
     public var offset: Int?
     public var message: String
+    /// What to do, when it is not "fix it by hand or restore a backup".
+    public var hint: String?
+
+    public init(offset: Int?, message: String, hint: String? = nil) {
+        self.offset = offset
+        self.message = message
+        self.hint = hint
+    }
 }
 
 public enum KeystoreCodec {
@@ -164,9 +172,10 @@ public enum KeystoreCodec {
                     let v = try reader.integer()
                     guard v >= 1 else { throw fault("version \(v) is not a keyctl keystore version", at: valueStart) }
                     guard v <= Int64(Keystore.currentVersion) else {
-                        throw fault(
-                            "keystore version \(v) is newer than this keyctl understands (\(Keystore.currentVersion)); upgrade keyctl", at: valueStart
-                        )
+                        throw KeystoreFault(
+                            offset: valueStart,
+                            message: "keystore version \(v) is newer than this keyctl understands (\(Keystore.currentVersion))",
+                            hint: "upgrade keyctl to use it; this keyctl will not change it")
                     }
                     version = v
                 } else if reader.equals(name, "prefix") {

@@ -305,7 +305,7 @@ public struct KeystoreFile {
         }
         return KeyCtlError(
             .keystoreCorrupt, "keystore \(path) is corrupt\(place): \(fault.message)",
-            hint: "fix it by hand or restore a backup; keyctl will not overwrite it")
+            hint: fault.hint ?? "fix it by hand or restore a backup; keyctl will not overwrite it")
     }
 
     // MARK: Locked read-modify-write

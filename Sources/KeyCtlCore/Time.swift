@@ -187,12 +187,13 @@ public enum DurationParser {
         return total
     }
 
-    /// The shortest spelling of `seconds` in the same units, e.g. 129600 → "1d12h".
+    /// `seconds` spelled in days and smaller units, e.g. 129600 → "1d12h", 604800 → "7d"
+    /// (days read better than weeks in a limit: "at most 7d").
     public static func format(_ seconds: Int64) -> String {
         if seconds == 0 { return "0s" }
         var rest = seconds
         var out = ""
-        for (unit, size) in [("w", Int64(604800)), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
+        for (unit, size) in [("d", Int64(86400)), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
             out += "\(rest / size)\(unit)"
             rest %= size
         }

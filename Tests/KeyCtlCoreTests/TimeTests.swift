@@ -131,8 +131,8 @@ import Testing
     @Test func formatsDurations() {
         #expect(DurationParser.format(0) == "0s")
         #expect(DurationParser.format(129_600) == "1d12h")
-        #expect(DurationParser.format(604_800) == "1w")
-        #expect(DurationParser.format(7 * 86400 + 1) == "1w1s")
+        #expect(DurationParser.format(604_800) == "7d")
+        #expect(DurationParser.format(7 * 86400 + 1) == "7d1s")
         for seconds: Int64 in [1, 59, 60, 3601, 90061, 7_776_000, 1_234_567] {
             #expect(DurationParser.parse(DurationParser.format(seconds)) == seconds)
         }
