@@ -3,7 +3,8 @@
 // is chosen by KEYCTL_FUZZ_TARGET: args, keystore, time, apikey. See Tests/Fuzz/run.
 //
 // Besides "must not crash", each target checks a property that must hold for any input:
-// a keystore that decodes re-encodes to bytes that decode to the same keystore; a
+// a keystore that decodes re-encodes to bytes that decode to the same keystore, the
+// fast and the general keystore readers agree, and an index of it finds every record; a
 // parsed time or duration formats and parses back to itself; a key that parses has
 // the right shape and never survives error-message redaction; argument parsing is
 // deterministic.
@@ -67,9 +68,14 @@ func fuzzArguments(_ bytes: [UInt8]) {
 }
 
 func fuzzKeystore(_ bytes: [UInt8]) {
-    guard let keystore = try? KeystoreCodec.decode(bytes) else {
+    // The fast scanner of keyctl's own layout and the general reader: one verdict.
+    let general = try? KeystoreCodec.decode(bytes, canonicalFastPath: false)
+    let fast = try? KeystoreCodec.decode(bytes)
+    check(fast == general, "the canonical fast path and the general reader disagree")
+    guard let keystore = fast else {
         return
     }
+    fuzzIndex(bytes, keystore)
     let encoded = KeystoreCodec.encode(keystore)
     guard let again = try? KeystoreCodec.decode(encoded) else {
         check(false, "a decoded keystore re-encodes to bytes that do not decode")
@@ -85,6 +91,36 @@ func fuzzKeystore(_ bytes: [UInt8]) {
         } else {
             check(false, "onlyDigest decode failed where the full decode succeeded")
         }
+    }
+}
+
+/// verify's index, built from whatever decoded: every record's digest leads to a byte
+/// range holding a record with that digest, and a digest no record has is absent.
+func fuzzIndex(_ bytes: [UInt8], _ keystore: Keystore) {
+    guard let (_, entries) = try? bytes.withUnsafeBufferPointer({ try KeystoreCodec.decodeForIndex($0, onlyDigest: nil) }) else {
+        check(false, "decodeForIndex failed where decode succeeded")
+        return
+    }
+    check(entries.count == keystore.keys.count, "the index lost or added records")
+    var st = stat()
+    st.st_size = off_t(bytes.count)
+    let identity = KeystoreIndex.Identity(st)
+    let index = KeystoreIndex.encode(identity: identity, prefix: keystore.prefix, maxKeys: keystore.maxKeys, entries: entries)
+    for record in keystore.keys {
+        let digest = Hex.decode(Array(record.digest.utf8))!
+        let answer = index.withUnsafeBytes { KeystoreIndex.answer(in: $0, identity: identity, digest: digest) }
+        guard case .at(let offset, let length, let prefix, let maxKeys) = answer else {
+            check(false, "the index does not find a record's digest")
+            return
+        }
+        check(prefix == keystore.prefix && maxKeys == keystore.maxKeys, "the index changed the settings")
+        let found = try? bytes[offset..<(offset + length)].withUnsafeBufferPointer { try KeystoreCodec.decodeRecord($0) }
+        check(found?.digest == record.digest, "the index points at a range without that record")
+    }
+    let absent = [UInt8](repeating: 0xEE, count: 32)
+    if !keystore.keys.contains(where: { $0.digest == Hex.encode(absent) }) {
+        let answer = index.withUnsafeBytes { KeystoreIndex.answer(in: $0, identity: identity, digest: absent) }
+        check(answer == .absent(prefix: keystore.prefix, maxKeys: keystore.maxKeys), "the index finds a digest no record has")
     }
 }
 
