@@ -45,7 +45,7 @@ public struct Context {
             environment: { name in getenv(name).map { String(cString: $0) } },
             now: { Timestamp(time(nil)) },
             randomBytes: systemRandomBytes,
-            readLine: { Swift.readLine(strippingNewline: true) },
+            readLine: { readFirstLine(0) },
             writeStdout: { writeFully(1, $0) },
             writeStderr: { writeFully(2, $0) },
             stdoutIsTerminal: isatty(1) == 1
@@ -62,6 +62,30 @@ public struct Context {
     var useColor: Bool {
         stdoutIsTerminal && environment("NO_COLOR").map({ $0.isEmpty }) ?? true && environment("TERM") != "dumb"
     }
+}
+
+/// The longest first line `verify` reads from standard input: a key is at most about
+/// 220 characters, and `keyctl verify < /dev/zero` must end, not eat memory.
+public let maximumInputLine = 4096
+
+/// The first line of `fd` (without its line ending), at most `maximumInputLine` bytes;
+/// nil if there is nothing to read. Reads one byte at a time so nothing after the
+/// line is consumed from a shared pipe.
+public func readFirstLine(_ fd: Int32, limit: Int = maximumInputLine) -> String? {
+    var line: [UInt8] = []
+    var byte: UInt8 = 0
+    var sawAnything = false
+    while line.count < limit {
+        let n = read(fd, &byte, 1)
+        if n < 0 && errno == EINTR { continue }
+        guard n == 1 else { break }
+        sawAnything = true
+        if byte == 0x0a { break }
+        line.append(byte)
+    }
+    guard sawAnything else { return nil }
+    if line.last == 0x0d { line.removeLast() }
+    return String(decoding: line, as: UTF8.self)
 }
 
 func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
