@@ -296,6 +296,12 @@ public enum KeystoreCodec {
                     guard hint == nil else { throw twice() }
                     let t = try reader.string()
                     guard t.range.count <= 64 else { throw fault("a hint has at most 64 bytes", at: at) }
+                    // Printed by list and show: no control characters, so no terminal escapes.
+                    if t.hasEscapes || containsControlBytes(t.range),
+                        reader.text(t).unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+                    {
+                        throw fault("a hint cannot contain control characters", at: at)
+                    }
                     hint = t
                 case 11 where reader.equals(field, "environment"):
                     guard environment == nil else { throw twice() }

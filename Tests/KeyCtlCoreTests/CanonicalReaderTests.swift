@@ -108,3 +108,31 @@ func bothReaders(_ bytes: [UInt8]) -> (Result<Keystore, KeystoreFault>, Result<K
         }
     }
 }
+
+@Suite struct HostileTextTests {
+    /// A keystore whose one record has `hint` (a JSON string body) and `name` as given.
+    func keystore(hint: String, name: String = "ok") -> [UInt8] {
+        let digest = String(repeating: "a", count: 64)
+        return Array(
+            """
+            {"version":1,"prefix":"ak","max_keys":10,"keys":[
+            {"id":"key_1","name":"\(name)","digest":"\(digest)","hint":"\(hint)","environment":"live","permissions":["read"],"created_at":"2026-01-01T00:00:00Z","expires_at":null,"revoked_at":null,"last_used_at":null,"rotated_from":null,"rotated_to":null}
+            ]}
+            """.utf8)
+    }
+
+    @Test func controlCharactersInAHintOrANameAreRefusedOnBothPaths() {
+        // An escape sequence in a field that list and show print would reach the terminal.
+        for bad in [
+            keystore(hint: "ak_live_\\u001b[31m"), keystore(hint: "x\\u0007"), keystore(hint: "ok", name: "n\\u001b]0;t\\u0007"),
+            keystore(hint: "c1\u{85}"),
+        ] {
+            let (fast, general) = bothReaders(bad)
+            #expect((try? fast.get()) == nil)
+            #expect((try? general.get()) == nil)
+        }
+        let (fast, general) = bothReaders(keystore(hint: "ak_live_\u{2026}Qx9Q"))
+        #expect((try? fast.get())?.keys.first?.hint == "ak_live_\u{2026}Qx9Q")
+        #expect((try? general.get())?.keys.first?.hint == "ak_live_\u{2026}Qx9Q")
+    }
+}
