@@ -363,8 +363,6 @@ public struct JSONWriter {
         bytes.append(contentsOf: Array(String(v).utf8))
     }
 
-    public mutating func bool(_ v: Bool) { v ? raw("true") : raw("false") }
-
     public mutating func strings(_ values: [String]) {
         bytes.append(0x5b)
         for (i, v) in values.enumerated() {

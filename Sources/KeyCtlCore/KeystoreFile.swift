@@ -364,11 +364,6 @@ public struct KeystoreFile {
         return result
     }
 
-    /// Takes the lock with one attempt and no waiting; nil if it is busy or cannot be had.
-    public func tryLock() -> Int32? {
-        try? acquireLock(timeout: 0)
-    }
-
     func acquireLock(timeout: Double) throws -> Int32 {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
