@@ -38,14 +38,7 @@ enum CreateCommand {
     }
 
     static func permissions(_ inv: Invocation) throws -> Permissions {
-        guard let values = inv.arguments.options["permissions"] else { return .read }
-        var set = Permissions()
-        for raw in values {
-            for name in try ArgumentParser.list(raw, option: "permissions", allowed: Values.permissions, command: inv.commandName) {
-                set.insert(Permissions(name: name)!)
-            }
-        }
-        return set
+        try inv.listValues("permissions").map(Permissions.init(names:)) ?? .read
     }
 
     static func environment(_ inv: Invocation) throws -> KeyEnvironment {

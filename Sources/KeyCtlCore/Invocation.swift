@@ -52,6 +52,19 @@ public struct Invocation {
         return seconds
     }
 
+    /// Every value of a repeatable comma-separated option, each checked against the
+    /// option's values in the command table; nil when the option is absent.
+    func listValues(_ option: String) throws -> [String]? {
+        guard let raws = arguments.options[option], let spec = spec.option(named: option) else { return nil }
+        var out: [String] = []
+        for raw in raws {
+            for name in try ArgumentParser.list(raw, option: option, allowed: spec.values, command: commandName) where !out.contains(name) {
+                out.append(name)
+            }
+        }
+        return out
+    }
+
     func format() throws -> APIKey.Format {
         guard let raw = arguments.value("format") else { return .raw }
         guard let format = APIKey.Format(rawValue: raw) else {

@@ -31,6 +31,11 @@ public struct Permissions: OptionSet, Sendable, Hashable {
         self = found.1
     }
 
+    /// The set of these names, which the caller has checked are all permission names.
+    init(names: [String]) {
+        self = names.reduce(into: Permissions()) { set, name in set.insert(Permissions(name: name)!) }
+    }
+
     public var names: [String] { Permissions.named.filter { contains($0.1) }.map { $0.0 } }
 
     /// Whether a key with these permissions may do what `required` asks.
@@ -111,10 +116,6 @@ public struct Keystore: Equatable, Sendable {
     public func index(of reference: String) -> Int? {
         if reference.hasPrefix("key_"), let i = keys.firstIndex(where: { $0.id == reference }) { return i }
         return keys.firstIndex { $0.isInUse && $0.name == reference }
-    }
-
-    public func index(ofDigest digest: String) -> Int? {
-        keys.firstIndex { constantTimeEqual($0.digest.utf8, digest.utf8) }
     }
 }
 

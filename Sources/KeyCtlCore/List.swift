@@ -1,15 +1,6 @@
 enum ListCommand {
     static func run(_ inv: Invocation) throws -> Int32 {
-        var statuses: Set<KeyStatus>?
-        if let values = inv.arguments.options["status"] {
-            var set = Set<KeyStatus>()
-            for raw in values {
-                for name in try ArgumentParser.list(raw, option: "status", allowed: Values.statuses, command: inv.commandName) {
-                    set.insert(KeyStatus(rawValue: name)!)
-                }
-            }
-            statuses = set
-        }
+        let statuses = try inv.listValues("status").map { Set($0.map { KeyStatus(rawValue: $0)! }) }
         let window = try inv.duration("expiring-within", minimum: 0)
         let keystore = try inv.keystoreFile().load()
         let now = inv.now

@@ -9,12 +9,7 @@ enum VerifyCommand {
     static let stampInterval: Int64 = 60
 
     static func run(_ inv: Invocation) throws -> Int32 {
-        var required = Permissions()
-        for raw in inv.arguments.options["require"] ?? [] {
-            for name in try ArgumentParser.list(raw, option: "require", allowed: Values.permissions, command: inv.commandName) {
-                required.insert(Permissions(name: name)!)
-            }
-        }
+        let required = Permissions(names: try inv.listValues("require") ?? [])
         let text = try presentedKey(inv)
         guard !text.isEmpty else {
             return answer(inv, .missingAPIKey, "no key given", hint: "pipe the key on standard input, or use --from-env VAR")
