@@ -1,4 +1,4 @@
-// Every command and rule of SPEC §4–§6, run in-process through KeyCtl.run with a
+// Every command and rule of keyctl, run in-process through KeyCtl.run with a
 // fixed clock, a deterministic random source and a keystore in a private temporary
 // directory. Every failure is checked three ways: the exit status, the error's
 // shape (one human line, or {"error":{…}} on stderr with --json and nothing on

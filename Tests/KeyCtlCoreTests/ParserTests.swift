@@ -188,7 +188,7 @@ import Testing
         #expect(throws: KeyCtlError.self) { try ArgumentParser.list("", option: "permissions", allowed: allowed, command: "create") }
     }
 
-    // MARK: Keystore location (SPEC §1)
+    // MARK: Keystore location
 
     @Test func keystoreLocation() throws {
         func path(_ option: String?, _ env: [String: String]) throws -> String {

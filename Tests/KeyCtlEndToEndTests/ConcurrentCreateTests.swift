@@ -1,4 +1,4 @@
-// SPEC §3–§4: many keyctl processes at once against one keystore lose no update
+// The rules under load: many keyctl processes at once against one keystore lose no update
 // and break no rule. A keystore holding 1 key (limit 10) and 24 simultaneous
 // creates: exactly 9 win, the rest are refused with KEY_LIMIT_REACHED.
 

@@ -1,4 +1,4 @@
-// SPEC §3–§4 under concurrency: many keyctl processes at once against one keystore.
+// The rules under concurrency: many keyctl processes at once against one keystore.
 // Every process's report (exit status, printed ids) is checked against the final
 // keystore: nothing lost, no rule broken, the file valid at every moment.
 

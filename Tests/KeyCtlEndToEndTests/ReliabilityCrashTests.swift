@@ -1,4 +1,4 @@
-// SPEC §3 "a crash or kill -9 at any moment leaves either the old or the new keystore":
+// "A crash or kill -9 at any moment leaves either the old or the new keystore":
 // real SIGKILLs at spread-out moments of `create` and `rotate`, and an injected fault at
 // each step of the write path (in process, through the Context's faultInjection hook).
 

@@ -105,7 +105,7 @@ struct ReliabilityDiskTests {
         }
         #expect(FileManager.default.contents(atPath: keystore) == before)
         #expect(runKeyctl(["--keystore", keystore, "list"]).status == 0)
-        // SPEC §5: a read-only keystore does not turn a valid answer into a failure.
+        // A read-only keystore does not turn a valid answer into a failure.
         let v = runKeyctl(["--keystore", keystore, "verify"], stdin: key + "\n")
         #expect(v.status == 0, "\(v.stderr)")
     }

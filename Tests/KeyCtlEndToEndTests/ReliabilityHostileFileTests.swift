@@ -1,4 +1,4 @@
-// Hostile files (SPEC §3): links, planted temporary files, unsafe modes, a keystore that
+// Hostile files: links, planted temporary files, unsafe modes, a keystore that
 // is a directory, a FIFO, huge or nonsense. Each gets one clear line on stderr and its
 // documented exit status, quickly; nothing is written through a link, nothing is changed,
 // and nothing is created anywhere but the lock file beside the keystore.

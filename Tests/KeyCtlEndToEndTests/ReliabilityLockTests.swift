@@ -1,4 +1,4 @@
-// Lock contention (SPEC §3): a writer that cannot get `<keystore>.lock` within
+// Lock contention: a writer that cannot get `<keystore>.lock` within
 // KEYCTL_LOCK_TIMEOUT seconds fails with KEYSTORE_BUSY (exit 75) after about that long;
 // readers never wait; a holder killed with SIGKILL leaves no stale lock.
 // The holder is util-linux flock(1) style: bash opens the lock file, locks it with

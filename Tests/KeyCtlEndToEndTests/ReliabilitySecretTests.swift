@@ -1,4 +1,4 @@
-// SPEC §2: "the secret exists in clear only in the output of the one create or rotate
+// "the secret exists in clear only in the output of the one create or rotate
 // that made it." A whole session through the binary, then every file under the
 // keystore's directory and every captured output (except the one stdout that delivers
 // each key) is searched for any 12-character run of every key generated.

@@ -1,4 +1,4 @@
-// SPEC §2: the secret exists in clear only in the output of the one create or
+// the secret exists in clear only in the output of the one create or
 // rotate that made it. After a session of creates, rotations, verifications and
 // revocations, no file beside the keystore and no output of list or show holds
 // any 12-character run of any key keyctl generated.

@@ -1,4 +1,4 @@
-// The key format of SPEC §2: PREFIX_ENV_BODY, where BODY is 32 random base62
+// The key format: PREFIX_ENV_BODY, where BODY is 32 random base62
 // digits (about 190 bits from getrandom) followed by the CRC-32 of everything
 // before it as 6 base62 digits. The checksum catches a typo without a lookup and
 // lets scanners recognise a leaked key by its shape.

@@ -2,7 +2,7 @@
 // a one-line message (what went wrong) and a hint (what to do). Nothing below the
 // command layer prints or exits; it throws one of these.
 
-/// The error and result codes of SPEC §6, with their exit statuses.
+/// The error and result codes keyctl reports, with their exit statuses.
 public enum ErrorCode: String, CaseIterable, Sendable {
     case invalidAPIKey = "INVALID_API_KEY"
     case missingAPIKey = "MISSING_API_KEY"

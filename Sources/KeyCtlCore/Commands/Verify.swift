@@ -1,4 +1,4 @@
-// verify answers with its exit status (SPEC §6): 0 valid, 1 invalid or missing,
+// verify answers with its exit status: 0 valid, 1 invalid or missing,
 // 2 expired, 3 revoked, 4 forbidden. It reads the keystore without the lock and
 // builds only the record the key's digest names; with an index of exactly this
 // version of the file (KeystoreIndex.swift), it reads only that record. Stamping last_used_at is best

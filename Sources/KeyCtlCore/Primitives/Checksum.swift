@@ -1,5 +1,5 @@
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib) and base62
-// (digits 0-9A-Za-z), the two pieces of the key checksum of SPEC §2.
+// (digits 0-9A-Za-z), the two pieces of the key checksum.
 
 public enum CRC32 {
     static let table: [UInt32] = (0..<256).map { n -> UInt32 in

@@ -12,7 +12,7 @@ public struct Invocation {
 
     func usage(_ message: String) -> KeyCtlError { .usage(message, command: commandName) }
 
-    /// SPEC §1: --keystore, else $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json,
+    /// --keystore, else $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json,
     /// else $HOME/.local/share/keyctl/keystore.json. Empty variables count as unset.
     public static func keystorePath(option: String?, environment: (String) -> String?) throws -> String {
         func nonEmpty(_ name: String) -> String? { environment(name).flatMap { $0.isEmpty ? nil : $0 } }

@@ -1,5 +1,5 @@
 enum RotateCommand {
-    /// The longest grace period SPEC §4 allows.
+    /// The longest grace period a rotation may have.
     static let maximumGrace: Int64 = 7 * 86400
 
     struct Rotation {

@@ -31,14 +31,7 @@ public enum KeyCtl {
             case .rotate: return try RotateCommand.run(invocation)
             case .verify: return try VerifyCommand.run(invocation)
             case .completions: return try CompletionsCommand.run(invocation)
-            case .help:
-                guard let name = parsed.positionals.first else {
-                    return context.out(Help.text(for: nil)) ? 0 : ErrorCode.ioError.exitStatus
-                }
-                guard let command = CommandTable.command(named: name) else {
-                    throw KeyCtlError.usage("unknown command '\(name)'")
-                }
-                return context.out(Help.text(for: command)) ? 0 : ErrorCode.ioError.exitStatus
+            case .help: return try HelpCommand.run(invocation)
             }
         } catch let error as KeyCtlError {
             report(error, json: json, context: context)
@@ -104,17 +97,6 @@ public enum KeyCtl {
         else { return 0 }
         let names = keystore.keys.filter { $0.isInUse }.map { $0.name + "\n" }.joined()
         _ = context.out(names)
-        return 0
-    }
-}
-
-enum CompletionsCommand {
-    static func run(_ inv: Invocation) throws -> Int32 {
-        let name = inv.arguments.positionals[0]
-        guard let shell = Shell(rawValue: name) else {
-            throw inv.usage("unknown shell '\(name)' (expected bash, zsh or fish)")
-        }
-        try inv.output(Completions.script(for: shell))
         return 0
     }
 }
