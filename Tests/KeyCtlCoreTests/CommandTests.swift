@@ -9,14 +9,14 @@ import Testing
 
 @testable import KeyCtlCore
 
-fileprivate struct Output {
+struct Output {
     var status: Int32
     var stdout: String
     var stderr: String
 }
 
 /// A private directory, a clock and a random source; `run` is one keyctl invocation.
-fileprivate final class World {
+final class World {
     let directory: String
     var keystore: String
     /// 2027-01-15T08:00:00Z
@@ -198,11 +198,11 @@ fileprivate final class World {
     }
 }
 
-fileprivate func parse(_ text: String) -> Any? {
+func parse(_ text: String) -> Any? {
     try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
 }
 
-fileprivate func object(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+func object(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
     try #require(parse(text) as? [String: Any], "not a JSON object: \(text)", sourceLocation: sourceLocation)
 }
 
@@ -212,8 +212,8 @@ fileprivate func mode(_ path: String) -> mode_t {
     return st.st_mode & 0o7777
 }
 
-fileprivate let t0: Timestamp = 1_800_000_000
-fileprivate func iso(_ t: Timestamp) -> String { RFC3339.format(t) }
+let t0: Timestamp = 1_800_000_000
+func iso(_ t: Timestamp) -> String { RFC3339.format(t) }
 fileprivate let recordFields: Set<String> = [
     "id", "name", "hint", "environment", "permissions", "status", "created_at", "expires_at", "revoked_at",
     "last_used_at", "rotated_from", "rotated_to",

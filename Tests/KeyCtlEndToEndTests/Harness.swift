@@ -69,6 +69,12 @@ func runKeyctl(_ arguments: [String], stdin: String? = nil, environment: [String
     var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYCTL_") && $0.key != "XDG_DATA_HOME" }
     for (k, v) in environment { env[k] = v }
     process.environment = env
+    return runProcess(process, stdin: stdin)
+}
+
+/// Runs a configured process with piped stdin, stdout and stderr, draining both
+/// outputs concurrently before waiting.
+func runProcess(_ process: Process, stdin: String? = nil) -> Run {
     let out = Pipe()
     let err = Pipe()
     let input = Pipe()
@@ -78,7 +84,7 @@ func runKeyctl(_ arguments: [String], stdin: String? = nil, environment: [String
     do {
         try process.run()
     } catch {
-        return Run(status: -1, stdout: "", stderr: "could not start \(Binary.path): \(error)", stdoutBytes: Data())
+        return Run(status: -1, stdout: "", stderr: "could not start \(process.executableURL?.path ?? "?"): \(error)", stdoutBytes: Data())
     }
     // A child may exit before reading all of its input (a refused verify, an
     // over-long line): that must fail the test's expectations, not kill the

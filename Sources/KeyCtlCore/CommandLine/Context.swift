@@ -40,15 +40,22 @@ public struct Context {
     }
 
     /// The real process: getenv, the system clock, getrandom(2), fd 0, 1 and 2.
+    ///
+    /// Call it before anything opens a file. A standard stream that was closed when
+    /// keyctl started gets /dev/null in its place, so the next open(2) (the lock, the
+    /// keystore) cannot take fd 0, 1 or 2 and receive what was meant for the stream;
+    /// and a closed stdout or stderr is remembered as closed, so writing to it fails
+    /// (a key that cannot be delivered is never kept).
     public static func process() -> Context {
-        Context(
+        let closed = StandardStreams.reopenClosed()
+        return Context(
             environment: { name in getenv(name).map { String(cString: $0) } },
             now: { Timestamp(time(nil)) },
             randomBytes: systemRandomBytes,
-            readLine: { readFirstLine(0) },
-            writeStdout: { writeFully(1, $0) },
-            writeStderr: { writeFully(2, $0) },
-            stdoutIsTerminal: isatty(1) == 1
+            readLine: { closed.stdin ? nil : readFirstLine(0) },
+            writeStdout: { closed.stdout ? false : writeFully(1, $0) },
+            writeStderr: { closed.stderr ? false : writeFully(2, $0) },
+            stdoutIsTerminal: !closed.stdout && isatty(1) == 1
         )
     }
 
@@ -61,6 +68,35 @@ public struct Context {
     /// Whether to colour output: stdout is a terminal, NO_COLOR is unset, TERM is not dumb.
     var useColor: Bool {
         stdoutIsTerminal && environment("NO_COLOR").map({ $0.isEmpty }) ?? true && environment("TERM") != "dumb"
+    }
+}
+
+/// Which of the standard streams were closed when keyctl started.
+struct StandardStreams: Equatable {
+    var stdin = false
+    var stdout = false
+    var stderr = false
+
+    /// Opens /dev/null onto every one of fd 0, 1 and 2 that is closed, lowest first
+    /// (open(2) returns the lowest free descriptor), and says which were closed.
+    static func reopenClosed() -> StandardStreams {
+        var closed = StandardStreams()
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            switch fd {
+            case 0: closed.stdin = true
+            case 1: closed.stdout = true
+            default: closed.stderr = true
+            }
+            // Without /dev/null (a bare chroot), the root directory: any open file will do.
+            var null = open("/dev/null", O_RDWR)
+            if null < 0 { null = open("/", O_RDONLY | O_DIRECTORY) }
+            if null >= 0 && null != fd {
+                // Not the lowest free descriptor after all: put it where it belongs.
+                _ = dup2(null, fd)
+                _ = close(null)
+            }
+        }
+        return closed
     }
 }
 

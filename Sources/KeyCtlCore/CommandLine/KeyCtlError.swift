@@ -88,6 +88,11 @@ public struct KeyCtlError: Error, Equatable, CustomStringConvertible {
         Redaction.redactingKeys(in: hint.isEmpty ? message : "\(message); \(hint)")
     }
 
+    /// Standard output could not take the command's data, so the change was not made.
+    static let outputFailed = KeyCtlError(
+        .ioError, "could not write to standard output, so the keystore was not changed",
+        hint: "run the command again with its output going somewhere writable")
+
     public static func usage(_ message: String, command: String? = nil) -> KeyCtlError {
         let help = command.map { "keyctl \($0) --help" } ?? "keyctl --help"
         return KeyCtlError(.usage, message, hint: "see '\(help)'")

@@ -12,7 +12,7 @@ enum CreateCommand {
         let format = try inv.format()
         let file = try inv.keystoreFile()
 
-        _ = try file.update(initial: { Keystore() }) { keystore, _ -> (APIKey, KeyRecord) in
+        let (_, record) = try file.update(initial: { Keystore() }) { keystore, _ -> (APIKey, KeyRecord) in
             if keystore.keys.contains(where: { $0.isInUse && $0.name == name }) {
                 throw KeyCtlError(
                     .nameTaken, "a key named '\(name)' is already in use",
@@ -29,11 +29,9 @@ enum CreateCommand {
             keystore.keys.append(record)
             return (key, record)
         } deliver: { key, record in
-            if inv.json { return inv.context.writeStdout(inv.recordJSON(record, key: key.text)) }
-            guard inv.context.out(key.formatted(format) + "\n") else { return false }
-            inv.context.notice("created \(inv.describe(record)); this key is shown only once, so store it now")
-            return true
+            inv.json ? inv.context.writeStdout(inv.recordJSON(record, key: key.text)) : inv.context.out(key.formatted(format) + "\n")
         }
+        if !inv.json { inv.context.notice("created \(inv.describe(record)); this key is shown only once, so store it now") }
         return 0
     }
 

@@ -12,29 +12,33 @@ enum InitCommand {
             maxKeys = n
         }
         let file = try inv.keystoreFile()
-        let keystore = try file.update(initial: { Keystore(prefix: prefix, maxKeys: maxKeys) }) { keystore, existed in
+        _ = try file.update(initial: { Keystore(prefix: prefix, maxKeys: maxKeys) }) { keystore, existed in
             if existed {
                 throw KeyCtlError(
                     .keystoreExists, "there is a keystore at \(file.path) already",
                     hint: "keep using it, or pass --keystore PATH to make another")
             }
             return keystore
+        } deliver: { keystore in
+            !inv.json || inv.context.writeStdout(json(keystore, path: file.path))
         }
-        if inv.json {
-            var w = JSONWriter()
-            w.raw("{\"keystore\":")
-            w.string(file.path)
-            w.key("version")
-            w.integer(keystore.version)
-            w.key("prefix")
-            w.string(keystore.prefix)
-            w.key("max_keys")
-            w.integer(keystore.maxKeys)
-            w.raw("}\n")
-            try inv.output(w.bytes)
-        } else {
+        if !inv.json {
             inv.context.notice("created keystore \(file.path) (prefix \(prefix), at most \(maxKeys) keys in use)")
         }
         return 0
+    }
+
+    static func json(_ keystore: Keystore, path: String) -> [UInt8] {
+        var w = JSONWriter()
+        w.raw("{\"keystore\":")
+        w.string(path)
+        w.key("version")
+        w.integer(keystore.version)
+        w.key("prefix")
+        w.string(keystore.prefix)
+        w.key("max_keys")
+        w.integer(keystore.maxKeys)
+        w.raw("}\n")
+        return w.bytes
     }
 }

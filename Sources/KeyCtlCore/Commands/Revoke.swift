@@ -23,10 +23,10 @@ enum RevokeCommand {
                     hint: "create or rotate in a replacement first ('keyctl rotate KEY' keeps a key in use)")
             }
             return result
+        } deliver: { revoked in
+            !inv.json || inv.context.writeStdout(inv.recordsJSON(revoked.map { $0.0 }))
         }
-        if inv.json {
-            try inv.output(inv.recordsJSON(revoked.map { $0.0 }))
-        } else {
+        if !inv.json {
             for (record, wasRevoked) in revoked {
                 inv.context.notice(wasRevoked ? "\(inv.describe(record)) was already revoked" : "revoked \(inv.describe(record))")
             }

@@ -22,7 +22,7 @@ enum RotateCommand {
         let now = inv.now
         let file = try inv.keystoreFile()
 
-        _ = try file.update { keystore, _ -> [Rotation] in
+        let rotations = try file.update { keystore, _ -> [Rotation] in
             if let reference {
                 let i = try inv.resolve(reference, in: keystore)
                 return [try rotate(at: i, in: &keystore, grace: grace, expiresIn: expiresIn, inv: inv)]
@@ -32,6 +32,7 @@ enum RotateCommand {
         } deliver: { rotations in
             deliver(rotations, batch: reference == nil, format: format, inv: inv)
         }
+        if !inv.json { notify(rotations, inv: inv) }
         return 0
     }
 
@@ -91,6 +92,12 @@ enum RotateCommand {
         } else {
             guard context.out(rotations[0].key.formatted(format) + "\n") else { return false }
         }
+        return true
+    }
+
+    /// The notices on stderr, once the rotation is committed.
+    static func notify(_ rotations: [Rotation], inv: Invocation) {
+        let context = inv.context
         for r in rotations {
             let until =
                 r.old.status(at: inv.now) == .retiring
@@ -103,6 +110,5 @@ enum RotateCommand {
             context.notice(
                 rotations.count == 1 ? "the new key is shown only once, so store it now" : "the new keys are shown only once, so store them now")
         }
-        return true
     }
 }

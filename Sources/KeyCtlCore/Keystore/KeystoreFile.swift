@@ -314,9 +314,13 @@ public struct KeystoreFile {
     /// result if it changed. `initial` supplies a keystore when there is none (the
     /// body learns whether one existed); without it a missing keystore is KEYSTORE_NOT_FOUND.
     ///
-    /// `deliver` runs after the write, still under the lock. If it returns false
-    /// (the new key could not be printed), the old keystore is put back, so a key
-    /// nobody ever saw does not take a slot, and the call fails with IO_ERROR.
+    /// `deliver` prints the command's data on stdout, which is part of the change: it
+    /// runs once the new keystore is written and flushed beside the old one, before
+    /// the rename that commits it. If it returns false (a full disk, a closed pipe),
+    /// the new file is thrown away instead, so nothing changed (a key nobody saw is
+    /// never kept) and the call fails with IO_ERROR. Nothing to roll back, so no
+    /// rollback that can fail. Notices come after, from the caller: a notice that
+    /// cannot be written changes nothing.
     public func update<T>(
         initial: (() -> Keystore)? = nil,
         _ body: (inout Keystore, _ existed: Bool) throws -> T,
@@ -346,20 +350,13 @@ public struct KeystoreFile {
         let before = keystore
         let result = try body(&keystore, existed)
         let changed = keystore != before || !existed
+        let delivered = deliver.map { deliver in { deliver(result) } }
         if changed {
             removeStaleTemporaries()
-            try write(KeystoreCodec.encode(keystore))
-        }
-        if let deliver, !deliver(result) {
-            if changed, let oldBytes {
-                try write(oldBytes)
-            } else if changed {
-                unlink(path)
-                syncDirectory()
-            }
-            throw KeyCtlError(
-                .ioError, changed ? "could not write the new key to standard output, so it was not kept" : "could not write to standard output",
-                hint: "run the command again with its output going somewhere writable")
+            let bytes = KeystoreCodec.encode(keystore)
+            try bytes.withUnsafeBytes { try write(parts: [$0], beforeCommit: delivered) }
+        } else if let delivered, !delivered() {
+            throw KeyCtlError.outputFailed
         }
         return result
     }
@@ -404,7 +401,9 @@ public struct KeystoreFile {
     }
 
     /// Replaces the keystore atomically and durably with `parts`, one after another.
-    func write(parts: [UnsafeRawBufferPointer]) throws {
+    /// `beforeCommit` runs after the new file is flushed and before the rename; if it
+    /// returns false the new file is removed and the call fails with IO_ERROR.
+    func write(parts: [UnsafeRawBufferPointer], beforeCommit: (() -> Bool)? = nil) throws {
         let temporary = temporaryPath()
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw writeError("cannot create \(temporary)", errno) }
@@ -433,6 +432,7 @@ public struct KeystoreFile {
             throw error
         }
         guard close(fd) == 0 else { throw writeError("cannot close \(temporary)", errno) }
+        if let beforeCommit, !beforeCommit() { throw KeyCtlError.outputFailed }
         guard rename(temporary, path) == 0 else { throw writeError("cannot replace \(path)", errno) }
         ok = true
         try faultInjection?("renamed")
