@@ -978,29 +978,46 @@ fileprivate let recordFields: Set<String> = [
         w.expectAnswer(["verify", "--require", "admin"], .expiredAPIKey, stdin: reader.key)
     }
 
-    @Test func lastUsedIsStampedAtMostOnceAMinute() throws {
+    @Test func lastUsedIsStampedAtMostOnceAMinuteAndNeverInTheKeystore() throws {
         let w = World()
         let c = try w.create("ci")
         try w.create("other")
+        let keystore = w.bytes()
+        func usageSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: w.keystore + ".usage")[.size] as? Int) ?? 0 }
         #expect(w.verify(c.key) == 0)
         #expect(try w.record("ci")["last_used_at"] as? String == iso(t0))
         #expect(try w.record("other")["last_used_at"] is NSNull)
-        let stamped = w.bytes()
+        #expect(w.bytes() == keystore, "verify never rewrites the keystore")
+        #expect(usageSize() == UsageFile.recordSize)
         w.now += 30
         #expect(w.verify(c.key) == 0)
-        #expect(w.bytes() == stamped, "no write within the minute")
         w.now += 29
         #expect(w.verify(c.key) == 0)
-        #expect(w.bytes() == stamped)
+        #expect(usageSize() == UsageFile.recordSize, "no stamp within the minute")
         w.now += 2
         #expect(w.verify(c.key) == 0)
+        #expect(usageSize() == 2 * UsageFile.recordSize)
         #expect(try w.record("ci")["last_used_at"] as? String == iso(t0 + 61))
         let list = w.run(["list"])
         #expect(list.stdout.contains(iso(t0 + 61)))
+        #expect(w.run(["show", "ci"]).stdout.contains(iso(t0 + 61)))
         // A failed verify stamps nothing.
         w.now += 120
         #expect(w.verify(c.key, ["--require", "admin"]) == 4)
         #expect(try w.record("ci")["last_used_at"] as? String == iso(t0 + 61))
+        #expect(w.bytes() == keystore)
+        // A write keeps the keystore's own last_used_at and the usage file as they were.
+        w.now += 1
+        try w.create("third")
+        #expect(try w.record("ci")["last_used_at"] as? String == iso(t0 + 61))
+        // Deleting or damaging the usage file only loses last-used times.
+        try Data(repeating: 0x41, count: 100).write(to: URL(fileURLWithPath: w.keystore + ".usage"))
+        #expect(try w.record("ci")["last_used_at"] is NSNull)
+        #expect(w.verify(c.key) == 0)
+        #expect(try w.record("ci")["last_used_at"] as? String == iso(w.now))
+        unlink(w.keystore + ".usage")
+        #expect(try w.record("ci")["last_used_at"] is NSNull)
+        #expect(w.run(["list"]).status == 0)
     }
 
     @Test func aBusyOrUnwritableKeystoreDoesNotSpoilAValidAnswer() throws {
@@ -1015,6 +1032,13 @@ fileprivate let recordFields: Set<String> = [
         close(fd)
         #expect(busy.status == 0 && busy.stderr.isEmpty)
         #expect(w.bytes() == before)
+        // A usage file verify may not write (another's, or unsafe) is left alone; the answer stands.
+        unlink(w.keystore + ".usage")
+        #expect(mkdir(w.keystore + ".usage", 0o700) == 0)
+        w.now += 120
+        #expect(w.run(["verify"], stdin: c.key).status == 0)
+        #expect(w.run(["list"]).status == 0)
+        rmdir(w.keystore + ".usage")
 
         w.faultInjection = { _ in throw KeyCtlError(.ioError, "injected") }
         let failing = w.run(["verify", "--json"], stdin: c.key)

@@ -8,7 +8,7 @@ import Testing
 @Suite("Reliability: concurrency", .serialized)
 struct ReliabilityConcurrencyTests {
     /// 48 processes at once: 16 create (more than there are slots), 8 rotate, 8 revoke,
-    /// 8 verify (which stamps last_used_at, a write), 8 list. A reader thread parses the
+    /// 8 verify (which stamps the usage file), 8 list. A reader thread parses the
     /// file continuously meanwhile.
     @Test func mixedProcessesLoseNothingAndBreakNoRule() throws {
         let box = Sandbox()

@@ -1,8 +1,9 @@
 // verify answers with its exit status: 0 valid, 1 invalid or missing,
 // 2 expired, 3 revoked, 4 forbidden. It reads the keystore without the lock and
 // builds only the record the key's digest names; with an index of exactly this
-// version of the file (KeystoreIndex.swift), it reads only that record. Stamping last_used_at is best
-// effort: at most once a minute per key, and never at the cost of the answer.
+// version of the file (KeystoreIndex.swift), it reads only that record. It never
+// writes the keystore: last-used times go to the usage file (UsageFile.swift), at
+// most once a minute per key, best effort and never at the cost of the answer.
 
 enum VerifyCommand {
     /// last_used_at is kept to this precision, so a hot verify path rarely writes.
@@ -101,8 +102,13 @@ enum VerifyCommand {
         return code.exitStatus
     }
 
+    /// Appends a stamp to the usage file unless the keystore or the usage file's
+    /// recent stamps already have one from the last minute. Never touches the keystore.
     static func stamp(_ record: KeyRecord, in file: KeystoreFile, now: Timestamp) {
-        if let last = record.lastUsedAt, now - last < stampInterval, now >= last { return }
-        _ = file.stamp(digest: Array(record.digest.utf8), at: now)
+        func recent(_ last: Timestamp?) -> Bool { last.map { now - $0 < stampInterval && now >= $0 } ?? false }
+        guard !recent(record.lastUsedAt), let prefix = UsageFile.Prefix(hex: record.digest.utf8) else { return }
+        let usage = file.usageFile()
+        guard !recent(usage.recentTime(of: prefix)) else { return }
+        usage.stamp(prefix, at: now)
     }
 }

@@ -163,10 +163,16 @@ public struct KeystoreFile {
     /// The file is mapped rather than copied: on a keystore with years of revoked
     /// records this is most of what `verify` costs. The mapping is private and
     /// read-only, and keyctl replaces files by rename, never truncates them in place.
+    /// Each record's `lastUsedAt` is the newer of its own and its stamps in the usage file.
     public func load(onlyDigest: [UInt8]? = nil) throws -> Keystore {
         guard let (fd, st) = try openForReading() else { throw notFound() }
         defer { close(fd) }
-        return try withContents(fd, size: Int(st.st_size)) { try decode($0, onlyDigest: onlyDigest) }
+        var keystore = try withContents(fd, size: Int(st.st_size)) { try decode($0, onlyDigest: onlyDigest) }
+        let usage = UsageFile(keystore: path, owner: st.st_uid).times()
+        if !usage.isEmpty {
+            for i in keystore.keys.indices { keystore.keys[i].lastUsedAt = keystore.keys[i].lastUsed(merging: usage) }
+        }
+        return keystore
     }
 
     /// Runs `body` on the file's bytes: mapped, or read if it cannot be mapped.
@@ -228,49 +234,12 @@ public struct KeystoreFile {
         }
     }
 
-    /// Sets the last_used_at of the record with this digest (64 lowercase hex bytes),
-    /// best effort: false, and nothing changed, when the lock is busy (one try, no
-    /// wait), the keystore cannot be read or written, or the record is gone.
-    ///
-    /// Only that record is re-encoded. The rest of the new file is the old bytes,
-    /// which were checked in full (or are the version an index vouches for), so a
-    /// keystore of 100,000 records costs one copy of the file, not a decode of it.
-    public func stamp(digest: [UInt8], at time: Timestamp) -> Bool {
-        guard let lock = try? acquireLock(timeout: 0) else { return false }
-        defer { close(lock) }
-        guard let (fd, st) = try? openForReading(), let binary = Hex.decode(digest) else { return false }
-        defer { close(fd) }
-        let identity = KeystoreIndex.Identity(st)
-        let size = Int(st.st_size)
-        let wanted = KeystoreIndex.Entry(digest: binary, offset: 0, length: 0).digest
-        var place: (offset: Int, length: Int)?
-        if case .at(let offset, let length, _, _) = KeystoreIndex.lookup(path: indexPath, identity: identity, digest: binary) {
-            place = (offset, length)
-        }
-        let done: Bool? = try? withContents(fd, size: size) { bytes -> Bool in
-            if place == nil {
-                // No index for this version: check the whole file and find the record.
-                guard let (_, entries) = try? KeystoreCodec.decodeForIndex(bytes, onlyDigest: digest),
-                    let entry = entries.first(where: { $0.digest == wanted })
-                else { return false }
-                place = (entry.offset, entry.length)
-            }
-            guard let (offset, length) = place, offset + length <= bytes.count,
-                var record = try? KeystoreCodec.decodeRecord(UnsafeBufferPointer(rebasing: bytes[offset..<(offset + length)])),
-                constantTimeEqual(record.digest.utf8, digest)
-            else { return false }
-            record.lastUsedAt = time
-            let encoded = KeystoreCodec.encode(record)
-            let raw = UnsafeRawBufferPointer(bytes)
-            removeStaleTemporaries()
-            return encoded.withUnsafeBytes { middle in
-                (try? write(parts: [
-                    UnsafeRawBufferPointer(rebasing: raw[0..<offset]), middle,
-                    UnsafeRawBufferPointer(rebasing: raw[(offset + length)...]),
-                ])) != nil
-            }
-        }
-        return done ?? false
+    /// The usage file beside the keystore (UsageFile.swift), trusted only when it
+    /// belongs to the keystore's owner.
+    public func usageFile() -> UsageFile {
+        var st = stat()
+        let owner = stat(path, &st) == 0 ? st.st_uid : geteuid()
+        return UsageFile(keystore: path, owner: owner)
     }
 
     func readRecord(_ fd: Int32, offset: Int, length: Int) -> KeyRecord? {
