@@ -1294,13 +1294,94 @@ fileprivate let recordFields: Set<String> = [
         let numbers = version.stdout.dropFirst("keyctl ".count).dropLast().split(separator: ".", omittingEmptySubsequences: false)
         #expect(numbers.count == 3 && numbers.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) })
         for argv in [
-            [], ["frobnicate"], ["help", "frobnicate"], ["list", "--bogus"], ["create", "ci", "--env"],
+            ["frobnicate"], ["help", "frobnicate"], ["list", "--bogus"], ["create", "ci", "--env"],
             ["--json=1", "list"],
         ] {
             let (line, _) = w.expectFailure(argv, .usage)
             #expect(line.contains("--help"), "\(argv): \(line)")
         }
         #expect(w.files().isEmpty)
+    }
+
+    /// Issue 8 item 14: a bare `keyctl` lists the commands (on stderr: it is a usage
+    /// error, exit 64), then the one-line error; with --json, only the JSON error.
+    @Test func bareKeyctlListsTheCommands() {
+        let w = World()
+        for argv in [[], ["--keystore", w.keystore]] {
+            let r = w.run(argv)
+            #expect(r.status == 64 && r.stdout.isEmpty)
+            for command in CommandTable.commands {
+                #expect(r.stderr.contains("\n  \(command.name.rawValue)  "), "\(argv): \(command.name.rawValue) missing")
+            }
+            #expect(r.stderr.hasSuffix("keyctl: missing command; see 'keyctl --help'\n"), "\(r.stderr)")
+        }
+        let json = w.run(["--json"])
+        #expect(json.status == 64 && json.stderr.hasPrefix("{\"error\":{\"code\":\"USAGE\"") && json.stderr.filter { $0 == "\n" }.count == 1)
+        #expect(w.files().isEmpty)
+    }
+
+    /// Issue 8 item 14: mistyped commands, options and values get the nearest real
+    /// one; an option given to the wrong command, or before the command, says whose it is.
+    @Test func suggestions() throws {
+        let w = World()
+        try w.create("ci")
+        let before = w.bytes()
+        let cases: [([String], String)] = [
+            (["lsit"], "unknown command 'lsit'; did you mean 'list'? see 'keyctl --help'"),
+            (["rotat", "ci"], "unknown command 'rotat'; did you mean 'rotate'? see 'keyctl --help'"),
+            (["verfy"], "unknown command 'verfy'; did you mean 'verify'? see 'keyctl --help'"),
+            (
+                ["--grace", "1d", "rotate", "x"],
+                "option '--grace' is an option of 'rotate', so it goes after the command name; see 'keyctl rotate --help'"
+            ),
+            (["list", "--grace", "1d"], "unknown option '--grace' for 'list': it is an option of 'rotate'; see 'keyctl list --help'"),
+            (["rotate", "ci", "--grcae", "1d"], "unknown option '--grcae'; did you mean '--grace'? see 'keyctl rotate --help'"),
+            (
+                ["create", "x", "--env", "tset"],
+                "invalid value 'tset' for --env (expected live, test); did you mean 'test'? see 'keyctl create --help'"
+            ),
+            (
+                ["create", "x", "--permissions", "read,wirte"],
+                "invalid value 'wirte' for --permissions (expected read, write, admin, webhook); did you mean 'write'? see 'keyctl create --help'"
+            ),
+            (
+                ["list", "--status", "revokd"],
+                "invalid value 'revokd' for --status (expected active, expired, retiring, revoked); did you mean 'revoked'? see 'keyctl list --help'"
+            ),
+            (["completions", "bsh"], "unknown shell 'bsh' (expected bash, zsh, fish); did you mean 'bash'? see 'keyctl completions --help'"),
+            // Nothing near: no guess.
+            (["frobnicate"], "unknown command 'frobnicate'; see 'keyctl --help'"),
+        ]
+        for (argv, expected) in cases {
+            let (line, _) = w.expectFailure(argv, .usage)
+            #expect(line == "keyctl: " + expected + "\n", "\(argv)")
+        }
+        #expect(w.bytes() == before)
+    }
+
+    /// Issue 8 item 13: --help and --version print data; a failed write is IO_ERROR
+    /// (74), as it is for `help`, not a silent success.
+    @Test func helpAndVersionOnAFullStdoutFail() {
+        let w = World()
+        w.stdoutWorks = false
+        for argv in [["--help"], ["-h"], ["help"], ["help", "rotate"], ["rotate", "--help"], ["--version"], ["list", "--version"]] {
+            let r = w.run(argv)
+            #expect(r.status == 74, "\(argv)")
+            #expect(r.stderr == "keyctl: could not write to standard output\n", "\(argv): \(r.stderr)")
+        }
+    }
+
+    /// Issue 8 item 15: a hint that suggests a command quotes its arguments, so that
+    /// pasted into a shell it runs as shown.
+    @Test func suggestedCommandsPaste() throws {
+        let w = World()
+        for name in ["deploy bot", "it's", "-dash", "$HOME"] {
+            #expect(w.run(["create", "--", name]).status == 0, "create \(name)")
+            let (line, _) = w.expectFailure(["create", "--", name], .nameTaken)
+            let command = try #require(line.dropLast().components(separatedBy: "rotate that key: ").last)
+            let words = try #require(posixWords(command), "\(command)")
+            #expect(words == ["keyctl", "rotate"] + (name.hasPrefix("-") ? ["--"] : []) + [name], "\(line)")
+        }
     }
 
     @Test func globalOptionsAnywhere() throws {
@@ -1333,4 +1414,36 @@ fileprivate let recordFields: Set<String> = [
         #expect(named.status == 0 && named.stdout.hasPrefix("ak_live_"))
         #expect(w.run(["__complete-keys"]).stdout == "alpha\n__complete-keys\n")
     }
+}
+
+/// The words a POSIX shell makes of `line` (plain words, '…' and \x only: what
+/// ShellQuoting writes); nil when it has anything a shell would expand.
+func posixWords(_ line: String) -> [String]? {
+    var words: [String] = []
+    var word: String?
+    var quoted = false
+    var escaped = false
+    for c in line {
+        if escaped {
+            word = (word ?? "") + String(c)
+            escaped = false
+        } else if quoted {
+            if c == "'" { quoted = false } else { word = (word ?? "") + String(c) }
+        } else if c == "'" {
+            quoted = true
+            word = word ?? ""
+        } else if c == "\\" {
+            escaped = true
+        } else if c == " " {
+            if let w = word { words.append(w) }
+            word = nil
+        } else if "$`\"*?[]{}()<>|&;!#~".contains(c) && word == nil || "$`\"*?[]{}()<>|&;!".contains(c) {
+            return nil
+        } else {
+            word = (word ?? "") + String(c)
+        }
+    }
+    if quoted || escaped { return nil }
+    if let w = word { words.append(w) }
+    return words
 }

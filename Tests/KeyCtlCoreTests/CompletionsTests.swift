@@ -51,8 +51,9 @@ enum Repository {
         return ""
     }
 
-    @Test func shellNamesAreTheParsersAndTheTables() {
-        #expect(Shell.allCases.map(\.rawValue) == Values.shells)
+    @Test func shellNamesAreTheParsersAndTheTables() throws {
+        let completions = try #require(CommandTable.command(named: "completions"))
+        #expect(completions.arguments.first?.values == Shell.allCases.map(\.rawValue))
         #expect(Shell(rawValue: "powershell") == nil)
         #expect(Shell(rawValue: "Bash") == nil)
     }

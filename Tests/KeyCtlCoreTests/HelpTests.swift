@@ -33,4 +33,33 @@ import Testing
             }
         }
     }
+
+    /// Issue 9: usage lines come from the table's forms, so each form shows every
+    /// option it takes: rotate's `--expiring-within` form keeps --expires-in and --format.
+    @Test func usageLinesShowEachForm() throws {
+        let rotate = try #require(CommandTable.command(named: "rotate"))
+        let usage = Help.usage(rotate).replacing(/\n +/, with: " ")
+        #expect(
+            usage == "Usage: keyctl rotate KEY [--grace DURATION] [--expires-in DURATION] [--format FORMAT]"
+                + " keyctl rotate --expiring-within DURATION [--grace DURATION] [--expires-in DURATION] [--format FORMAT]")
+        let create = try #require(CommandTable.command(named: "create"))
+        #expect(
+            Help.usage(create).replacing(/\n +/, with: " ")
+                == "Usage: keyctl create NAME [--permissions LIST] [--env live|test] [--expires-in DURATION | --expires-at TIME] [--format FORMAT]")
+        let completions = try #require(CommandTable.command(named: "completions"))
+        #expect(Help.usage(completions) == "Usage: keyctl completions bash|zsh|fish")
+    }
+
+    /// Every option and argument of a command appears in at least one of its usage lines.
+    @Test func everyOptionIsInAUsageLine() {
+        for command in CommandTable.commands {
+            let parts = command.forms.flatMap { $0.items.flatMap(\.alternatives) }
+            for option in command.options {
+                #expect(parts.contains(.option(option)), "\(command.name.rawValue): \(option.flag) is in no usage line")
+            }
+            for argument in command.arguments {
+                #expect(parts.contains(.argument(argument)), "\(command.name.rawValue): \(argument.name) is in no usage line")
+            }
+        }
+    }
 }

@@ -98,6 +98,42 @@ struct ManPage {
         }
     }
 
+    /// A usage form as mdoc SYNOPSIS lines: `.Cm rotate`, `.Ar KEY`, `.Op Fl -grace Ar DURATION`.
+    static func mdoc(_ command: CommandSpec, _ form: UsageForm) -> [String] {
+        [".Cm " + command.name.rawValue]
+            + form.items.map { item in
+                let text = item.alternatives.map { part -> String in
+                    switch part {
+                    case .option(let o):
+                        guard let metavar = o.valueName else { return "Fl -" + o.name }
+                        let value = Help.showsValues(o.values, list: o.isList) ? "Cm " + o.values.joined(separator: " | ") : "Ar " + metavar
+                        return "Fl -\(o.name) " + value
+                    case .argument(let a):
+                        let text = Help.showsValues(a.values, list: false) ? "Cm " + a.values.joined(separator: " | ") : "Ar " + a.name
+                        return text + (a.isRepeated ? " ..." : "")
+                    }
+                }.joined(separator: " | ")
+                return item.isOptional ? ".Op " + text : "." + text
+            }
+    }
+
+    /// The SYNOPSIS shows each command's usage lines, the ones `--help` prints, in
+    /// the table's order: a form added to the table, or an option added to a form,
+    /// must be added to the page.
+    @Test func synopsisMatchesTheUsageLines() throws {
+        let page = try ManPage.load()
+        var blocks: [[String]] = []
+        for line in page.section("SYNOPSIS") {
+            if line == ".Nm" { blocks.append([]) } else if !blocks.isEmpty { blocks[blocks.count - 1].append(line) }
+        }
+        let documented = blocks.filter { $0.first?.hasPrefix(".Cm ") == true }
+        let expected = CommandTable.commands.flatMap { command in command.forms.map { Self.mdoc(command, $0) } }
+        #expect(documented.count == expected.count, "SYNOPSIS has \(documented.count) command lines, the table \(expected.count)")
+        for (page, table) in zip(documented, expected) {
+            #expect(page == table, "SYNOPSIS has\n\(page.joined(separator: "\n"))\nthe usage line is\n\(table.joined(separator: "\n"))")
+        }
+    }
+
     @Test func everyGlobalOptionIsDocumented() throws {
         let page = try ManPage.load()
         let description = page.section("DESCRIPTION")

@@ -5,17 +5,17 @@ import Testing
 @testable import KeyCtlCore
 
 @Suite struct ParserTests {
-    static func parsed(
-        _ command: String?, _ options: [String: [String]] = [:], _ positionals: [String] = [],
-        help: Bool = false, version: Bool = false
-    ) -> ParsedArguments {
-        var p = ParsedArguments()
-        p.command = command.flatMap(CommandTable.command(named:))
-        p.options = options
-        p.positionals = positionals
-        p.wantsHelp = help
-        p.wantsVersion = version
-        return p
+    /// A parsed command line as a table: option name → values as given ("" for a flag).
+    static func table(_ p: ParsedArguments) -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        if let keystore = p.globals.keystore { out["keystore"] = [keystore] }
+        if p.globals.json { out["json"] = [""] }
+        if p.globals.help { out["help"] = [""] }
+        if p.globals.version { out["version"] = [""] }
+        for given in p.given {
+            out[p.command!.options[given.option].name, default: []].append(given.value)
+        }
+        return out
     }
 
     struct Case: CustomTestStringConvertible, Sendable {
@@ -62,16 +62,82 @@ import Testing
     @Test(arguments: accepted)
     func accepts(_ c: Case) throws {
         let result = try ArgumentParser.parse(c.argv)
-        #expect(result == Self.parsed(c.command, c.options, c.positionals, help: c.help, version: c.version))
+        #expect(result.command?.name.rawValue == c.command)
+        #expect(Self.table(result) == c.options)
+        #expect(result.positionals == c.positionals)
+        #expect(result.wantsHelp == c.help)
+        #expect(result.wantsVersion == c.version)
+    }
+
+    /// The typed options a command line gives `command`.
+    static func options<Options: CommandOptions>(_ type: Options.Type, _ argv: [String]) throws -> Options {
+        let parsed = try ArgumentParser.parse(argv)
+        let spec = try #require(parsed.command)
+        return try #require(try spec.decode(parsed) as? Options)
     }
 
     @Test func lastValueWins() throws {
         let p = try ArgumentParser.parse(["create", "ci", "--env", "live", "--env=test", "--keystore", "/a", "--keystore=/b"])
-        #expect(p.value("env") == "test")
-        #expect(p.keystorePath == "/b")
+        #expect(p.globals.keystore == "/b")
         #expect(!p.json)
-        #expect(p.has("env"))
-        #expect(!p.has("permissions"))
+        let o = try Self.options(CreateOptions.self, ["create", "ci", "--env", "live", "--env=test"])
+        #expect(o.environment == .test)
+        #expect(o.permissions == nil)
+        #expect(o.name == "ci")
+    }
+
+    @Test func optionsArriveTyped() throws {
+        let r = try Self.options(RotateOptions.self, ["rotate", "ci", "--grace", "1d", "--expires-in=1d12h", "--format", "x-api-key"])
+        #expect(r.key == "ci" && r.grace == 86400 && r.expiresIn == 129600 && r.format == .xAPIKey && r.expiringWithin == nil)
+        let batch = try Self.options(RotateOptions.self, ["rotate", "--expiring-within", "0s"])
+        #expect(batch.key == nil && batch.expiringWithin == 0)
+        let c = try Self.options(CreateOptions.self, ["create", "ci", "--expires-at", "2027-01-01T00:00:00Z", "--permissions", "write,read"])
+        #expect(c.expiresAt == RFC3339.parse(Array("2027-01-01T00:00:00Z".utf8)))
+        #expect(c.permissions == [.write, .read])
+        let i = try Self.options(InitOptions.self, ["init", "--prefix", "zz", "--max-keys", "3"])
+        #expect(i.prefix == "zz" && i.maxKeys == 3)
+        #expect(try Self.options(RevokeOptions.self, ["revoke", "a", "b", "--", "-c"]).keys == ["a", "b", "-c"])
+        #expect(try Self.options(CompletionsOptions.self, ["completions", "fish"]).shell == .fish)
+        #expect(try Self.options(HelpOptions.self, ["help", "rotate"]).command == .rotate)
+        #expect(try Self.options(HelpOptions.self, ["help"]).command == nil)
+        let v = try Self.options(VerifyOptions.self, ["verify", "--from-env", "K", "--require", "read", "--require=admin,read"])
+        #expect(v.fromEnv == "K" && v.require == [.read, .admin] && v.key == nil)
+        #expect(try Self.options(ListOptions.self, ["list", "--status", "revoked,active"]).statuses == [.revoked, .active])
+    }
+
+    struct ValueFailure: CustomTestStringConvertible, Sendable {
+        var argv: [String]
+        var message: String
+        var testDescription: String { argv.joined(separator: " ") }
+    }
+
+    static let badValues: [ValueFailure] = [
+        ValueFailure(argv: ["create", "ci", "--env", "prod"], message: "invalid value 'prod' for --env (expected live, test)"),
+        ValueFailure(
+            argv: ["create", "ci", "--format", "jwt"], message: "invalid value 'jwt' for --format (expected raw, bearer, basic, x-api-key, env)"),
+        ValueFailure(argv: ["create", "ci", "--permissions", "read,bogus"], message: "invalid value 'bogus' for --permissions"),
+        ValueFailure(argv: ["create", "ci", "--permissions", "read,"], message: "invalid value 'read,' for --permissions"),
+        ValueFailure(argv: ["create", "ci", "--permissions", ""], message: "invalid value '' for --permissions"),
+        ValueFailure(argv: ["create", "ci", "--expires-in", "soon"], message: "invalid duration 'soon' for --expires-in"),
+        ValueFailure(argv: ["create", "ci", "--expires-in", "0s"], message: "--expires-in must be at least 1s, not '0s'"),
+        ValueFailure(argv: ["create", "ci", "--expires-at", "tomorrow"], message: "invalid time 'tomorrow' for --expires-at"),
+        ValueFailure(argv: ["rotate", "ci", "--grace", "8d"], message: "--grace can be at most 7d, not '8d'"),
+        ValueFailure(argv: ["init", "--max-keys", "0"], message: "invalid value '0' for --max-keys (a whole number from 1 to 100000)"),
+        ValueFailure(argv: ["list", "--status", "gone"], message: "invalid value 'gone' for --status"),
+        ValueFailure(argv: ["completions", "tcsh"], message: "unknown shell 'tcsh' (expected bash, zsh, fish)"),
+        ValueFailure(argv: ["help", "frobnicate"], message: "unknown command 'frobnicate'"),
+        // Every occurrence is checked, not only the last.
+        ValueFailure(argv: ["create", "ci", "--env", "prod", "--env", "live"], message: "invalid value 'prod' for --env"),
+    ]
+
+    @Test(arguments: badValues)
+    func rejectsBadValues(_ f: ValueFailure) throws {
+        let parsed = try ArgumentParser.parse(f.argv)
+        let spec = try #require(parsed.command)
+        let error = #expect(throws: KeyCtlError.self) { try spec.decode(parsed) }
+        #expect(error?.code == .usage)
+        #expect(error?.message.hasPrefix(f.message) == true, "\(error?.message ?? "")")
+        #expect(error?.hint.hasSuffix("see 'keyctl \(f.argv[0]) --help'") == true, "\(error?.hint ?? "")")
     }
 
     struct Failure: CustomTestStringConvertible, Sendable {
@@ -91,8 +157,10 @@ import Testing
         Failure(argv: ["list", "--bogus=1"], word: "'--bogus'", help: "keyctl list --help"),
         Failure(argv: ["list", "-x"], word: "'-x'", help: "keyctl list --help"),
         Failure(argv: ["list", "-hx"], word: "'-hx'", help: "keyctl list --help"),
-        // A command's option before the command is not known yet.
-        Failure(argv: ["--env", "test", "create", "ci"], word: "'--env'", help: "keyctl --help"),
+        // A command's option before the command: it says whose it is.
+        Failure(argv: ["--env", "test", "create", "ci"], word: "'--env'", help: "keyctl create --help"),
+        Failure(argv: ["--grace", "1d", "rotate", "x"], word: "'--grace'", help: "keyctl rotate --help"),
+        Failure(argv: ["--format", "env", "create", "x"], word: "'--format'", help: "keyctl --help"),
         // An option of another command.
         Failure(argv: ["list", "--env", "test"], word: "'--env'", help: "keyctl list --help"),
         Failure(argv: ["create", "ci", "--env"], word: "'--env'", help: "keyctl create --help"),
@@ -171,21 +239,6 @@ import Testing
         } else {
             #expect(throws: Never.self) { try ArgumentParser.checkArity(p, spec) }
         }
-    }
-
-    // MARK: Lists
-
-    @Test func listValues() throws {
-        let allowed = Values.permissions
-        #expect(try ArgumentParser.list("read", option: "permissions", allowed: allowed, command: "create") == ["read"])
-        #expect(try ArgumentParser.list("write, read,write", option: "permissions", allowed: allowed, command: "create") == ["write", "read"])
-        let bad = #expect(throws: KeyCtlError.self) {
-            try ArgumentParser.list("read,bogus", option: "permissions", allowed: allowed, command: "create")
-        }
-        #expect(bad?.message.contains("'bogus'") == true)
-        #expect(bad?.message.contains("--permissions") == true)
-        #expect(throws: KeyCtlError.self) { try ArgumentParser.list("read,", option: "permissions", allowed: allowed, command: "create") }
-        #expect(throws: KeyCtlError.self) { try ArgumentParser.list("", option: "permissions", allowed: allowed, command: "create") }
     }
 
     // MARK: Keystore location

@@ -4,28 +4,33 @@
 // the offending word.
 
 public struct ParsedArguments: Equatable {
+    /// One option of the command as given: its index in `command.options`, and its
+    /// value ("" for a flag).
+    public struct Given: Equatable, Sendable {
+        public var option: Int
+        public var value: String
+    }
+
     public var command: CommandSpec?
-    /// Option name → values in the order given (a flag records "").
-    public var options: [String: [String]] = [:]
+    /// Global options are decoded as they are parsed: `--help` must win over any mistake.
+    public var globals = GlobalOptions()
+    /// The command's options in the order given, decoded when the command runs.
+    public var given: [Given] = []
     public var positionals: [String] = []
-    public var wantsHelp = false
-    public var wantsVersion = false
 
-    public var json: Bool { options["json"] != nil }
-    public var keystorePath: String? { options["keystore"]?.last }
-
-    public func has(_ name: String) -> Bool { options[name] != nil }
-    /// The last value given for an option (a repeated single-valued option: the last wins).
-    public func value(_ name: String) -> String? { options[name]?.last }
+    public var wantsHelp: Bool { globals.help }
+    public var wantsVersion: Bool { globals.version }
+    public var json: Bool { globals.json }
 
     public static func == (a: ParsedArguments, b: ParsedArguments) -> Bool {
-        a.command?.name == b.command?.name && a.options == b.options && a.positionals == b.positionals
-            && a.wantsHelp == b.wantsHelp && a.wantsVersion == b.wantsVersion
+        a.command?.name == b.command?.name && a.globals == b.globals && a.given == b.given && a.positionals == b.positionals
     }
 }
 
 public enum ArgumentParser {
-    /// Parses `arguments` (without argv[0]).
+    /// Parses `arguments` (without argv[0]): which words are options, their values,
+    /// the command and its arguments. Values are decoded to their types later, by
+    /// the command's table entry (`CommandSpec.execute`).
     public static func parse(_ arguments: [String]) throws -> ParsedArguments {
         var result = ParsedArguments()
         var firstError: KeyCtlError?
@@ -41,7 +46,7 @@ public enum ArgumentParser {
                     if let command = CommandTable.command(named: word) {
                         result.command = command
                     } else {
-                        fail(.usage("unknown command '\(word)'"))
+                        fail(Suggestions.unknownCommand(word))
                         // Keep going so a later --help is still honoured.
                         result.positionals.append(word)
                     }
@@ -68,18 +73,19 @@ public enum ArgumentParser {
                 }
             } else {
                 let letters = word.dropFirst()
-                guard let spec = lookup(short: letters, command: result.command) else {
-                    fail(.usage("unknown option '\(word)'", command: commandName))
+                guard let found = lookup(short: letters, command: result.command) else {
+                    fail(Suggestions.unknownOption(word, command: result.command))
                     continue
                 }
-                name = spec.name
+                name = found.spec.name
             }
-            guard let spec = lookup(long: name, command: result.command) else {
-                fail(.usage("unknown option '--\(name)'", command: commandName))
+            guard let found = lookup(long: name, command: result.command) else {
+                fail(Suggestions.unknownOption("--" + name, command: result.command))
                 continue
             }
+            let spec = found.spec
+            var value = ""
             if spec.takesValue {
-                let value: String
                 if let inlineValue {
                     value = inlineValue
                 } else if index < arguments.count {
@@ -89,15 +95,21 @@ public enum ArgumentParser {
                     fail(.usage("option '--\(spec.name)' needs a value (\(spec.valueName ?? "VALUE"))", command: commandName))
                     continue
                 }
-                result.options[spec.name, default: []].append(value)
-            } else {
-                if inlineValue != nil {
-                    fail(.usage("option '--\(spec.name)' takes no value, in '\(word)'", command: commandName))
-                    continue
+            } else if inlineValue != nil {
+                fail(.usage("option '--\(spec.name)' takes no value, in '\(word)'", command: commandName))
+                continue
+            }
+            switch found {
+            case .global(let option):
+                do {
+                    try option.store(&result.globals, value, spec.flag)
+                } catch let bad as BadValue {
+                    fail(bad.error(command: result.command?.name))
+                } catch {
+                    fail(.usage("\(error)", command: commandName))
                 }
-                if spec.name == "help" { result.wantsHelp = true }
-                if spec.name == "version" { result.wantsVersion = true }
-                result.options[spec.name, default: []].append("")
+            case .command(let i, _):
+                result.given.append(ParsedArguments.Given(option: i, value: value))
             }
         }
         if result.wantsHelp || result.wantsVersion {
@@ -107,15 +119,30 @@ public enum ArgumentParser {
         return result
     }
 
-    static func lookup(long name: String, command: CommandSpec?) -> OptionSpec? {
-        if let spec = CommandTable.globalOptions.first(where: { $0.name == name }) { return spec }
-        return command?.options.first { $0.name == name }
+    /// A global option, or the command's option at an index of its table.
+    enum Found {
+        case global(Option<GlobalOptions>)
+        case command(Int, OptionSpec)
+
+        var spec: OptionSpec {
+            switch self {
+            case .global(let option): return option.spec
+            case .command(_, let spec): return spec
+            }
+        }
     }
 
-    static func lookup(short letters: Substring, command: CommandSpec?) -> OptionSpec? {
+    static func lookup(long name: String, command: CommandSpec?) -> Found? {
+        if let option = CommandTable.globalOptionTable.first(where: { $0.spec.name == name }) { return .global(option) }
+        guard let command, let i = command.options.firstIndex(where: { $0.name == name }) else { return nil }
+        return .command(i, command.options[i])
+    }
+
+    static func lookup(short letters: Substring, command: CommandSpec?) -> Found? {
         guard letters.count == 1, let letter = letters.first else { return nil }
-        if let spec = CommandTable.globalOptions.first(where: { $0.short == letter }) { return spec }
-        return command?.options.first { $0.short == letter }
+        if let option = CommandTable.globalOptionTable.first(where: { $0.spec.short == letter }) { return .global(option) }
+        guard let command, let i = command.options.firstIndex(where: { $0.short == letter }) else { return nil }
+        return .command(i, command.options[i])
     }
 
     /// Checks the positional arguments of a parsed command line against its spec.
@@ -130,22 +157,6 @@ public enum ArgumentParser {
         if !repeated && given.count > spec.arguments.count {
             throw KeyCtlError.usage("unexpected argument '\(given[spec.arguments.count])'", command: spec.name.rawValue)
         }
-    }
-
-    /// Splits a comma-separated list option and checks each element against `allowed`.
-    public static func list(_ raw: String, option: String, allowed: [String], command: String) throws -> [String] {
-        var out: [String] = []
-        for part in raw.split(separator: ",", omittingEmptySubsequences: false) {
-            let item = String(part).trimmingSpaces()
-            guard allowed.contains(item) else {
-                let shown = item.isEmpty ? raw : item
-                throw KeyCtlError.usage(
-                    "invalid value '\(shown)' for --\(option) (expected \(allowed.joined(separator: ", ")))",
-                    command: command)
-            }
-            if !out.contains(item) { out.append(item) }
-        }
-        return out
     }
 }
 

@@ -1,6 +1,28 @@
-// The one table of commands and options. The argument parser, `--help`, the
-// completion scripts and the man-page drift test all read it; nothing else lists
-// the commands or their options by hand.
+// The one table of commands and options. The argument parser, `--help` (usage
+// lines included), suggestions, the completion scripts and the man-page drift test
+// all read it; nothing else lists the commands or their options by hand.
+//
+// HOW TO ADD AN OPTION to command X:
+//   1. add a property with a default to `XOptions` below (`var dryRun = false`,
+//      `var since: Int64?`, `var statuses: [KeyStatus]?`);
+//   2. add its entry to X's `options:` list, bound to that property's key path:
+//      `.flag("dry-run", \.dryRun, help: …)`, `.value("since", \.since, .duration(), help: …)`,
+//      `.value("env", \.environment, .choice("ENV", KeyEnvironment.self), help: …)`,
+//      `.list("status", \.statuses, metavar: "STATUS", help: …)` (values come from the enum);
+//   3. read `options.since` in the command; if the option belongs in a special usage
+//      line, add it to X's `forms:` (by key path);
+//   4. document it in man/keyctl.1 (COMMANDS and SYNOPSIS: ManPageTests compares the
+//      SYNOPSIS with the usage lines) and README; run Tests/Shell/regenerate-completions.
+// HOW TO ADD A COMMAND: a case in `CommandName`, a `struct XOptions: CommandOptions`,
+//   a `.make(.x, XOptions.self, summary:…, discussion:…, arguments:…, options:…, run: XCommand.run)`
+//   entry in `commands` (arguments: `.required`/`.optional`/`.repeated` bound to a
+//   property), `enum XCommand { static func run(_ options: XOptions, _ inv: Invocation) throws -> Int32 }`
+//   in Commands/X.swift, then step 4.
+// A value that is not valid (a bad duration, an unknown environment) is a usage error
+// before the command runs; checks across options (`--expires-in` with `--expires-at`)
+// stay in the command.
+
+// MARK: - The table, erased: what help, completion and suggestions read
 
 public struct OptionSpec: Sendable, Equatable {
     /// Long name without the dashes, e.g. "expires-in".
@@ -9,7 +31,7 @@ public struct OptionSpec: Sendable, Equatable {
     public var short: Character?
     /// Metavariable for an option that takes a value ("DURATION"); nil for a flag.
     public var valueName: String?
-    /// Enumerated values, offered by completion and checked by the parser where `strictValues`.
+    /// The accepted values when they are a fixed set (from the enum), else empty.
     public var values: [String]
     /// Values are a comma-separated list drawn from `values`.
     public var isList: Bool
@@ -42,15 +64,38 @@ public struct ArgumentSpec: Sendable, Equatable {
     public var kind: ArgumentKind
     public var isOptional: Bool
     public var isRepeated: Bool
+    /// The accepted values when they are a fixed set, else empty.
+    public var values: [String]
     public var help: String
 
-    public init(_ name: String, _ kind: ArgumentKind, optional: Bool = false, repeated: Bool = false, help: String) {
+    public init(_ name: String, _ kind: ArgumentKind, optional: Bool = false, repeated: Bool = false, values: [String] = [], help: String) {
         self.name = name
         self.kind = kind
         self.isOptional = optional
         self.isRepeated = repeated
+        self.values = values
         self.help = help
     }
+}
+
+/// One bracketed (or bare) group of a usage line: one or more alternatives.
+public struct UsageItem: Sendable, Equatable {
+    public enum Part: Sendable, Equatable {
+        case option(OptionSpec)
+        case argument(ArgumentSpec)
+    }
+    public var alternatives: [Part]
+    public var isOptional: Bool
+
+    public init(_ alternatives: [Part], optional: Bool) {
+        self.alternatives = alternatives
+        self.isOptional = optional
+    }
+}
+
+/// One usage line of a command (after `keyctl NAME`).
+public struct UsageForm: Sendable, Equatable {
+    public var items: [UsageItem]
 }
 
 public enum CommandName: String, CaseIterable, Sendable {
@@ -60,125 +105,137 @@ public enum CommandName: String, CaseIterable, Sendable {
 public struct CommandSpec: Sendable {
     public var name: CommandName
     public var summary: String
-    /// Synopsis after `keyctl NAME`, e.g. "NAME [--env live|test]".
-    public var synopsis: String
     public var discussion: String
     public var arguments: [ArgumentSpec]
     public var options: [OptionSpec]
+    /// The usage lines, e.g. rotate's `KEY …` and `--expiring-within DURATION …`.
+    public var forms: [UsageForm]
+    /// The command's options struct from a parsed command line (for tests).
+    let decode: @Sendable (ParsedArguments) throws -> any CommandOptions
+    /// Decodes the options and runs the command with them.
+    let execute: @Sendable (ParsedArguments, Invocation) throws -> Int32
 
     public func option(named name: String) -> OptionSpec? {
         options.first { $0.name == name }
     }
 }
 
-public enum Values {
-    public static let environments = ["live", "test"]
-    public static let permissions = ["read", "write", "admin", "webhook"]
-    public static let formats = ["raw", "bearer", "basic", "x-api-key", "env"]
-    public static let statuses = ["active", "expired", "retiring", "revoked"]
-    public static let shells = Shell.allCases.map { $0.rawValue }
+// MARK: - Global options
+
+/// Options that may stand before or after the command name.
+public struct GlobalOptions: CommandOptions, Equatable {
+    public var keystore: String?
+    public var json = false
+    public var help = false
+    public var version = false
+    public init() {}
 }
 
 public enum CommandTable {
     public static let version = "1.0.0"
 
-    public static let globalOptions: [OptionSpec] = [
-        OptionSpec(
-            "keystore", value: "PATH",
+    static let globalOptionTable: [Option<GlobalOptions>] = [
+        .value(
+            "keystore", \.keystore, .string("PATH"),
             help: "the keystore file (default: $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json, else ~/.local/share/keyctl/keystore.json)"),
-        OptionSpec("json", help: "machine-readable output"),
-        OptionSpec("help", short: "h", help: "show help for keyctl or for the command"),
-        OptionSpec("version", help: "print the version"),
+        .flag("json", \.json, help: "machine-readable output"),
+        .flag("help", short: "h", \.help, help: "show help for keyctl or for the command"),
+        .flag("version", \.version, help: "print the version"),
     ]
 
-    static let format = OptionSpec(
-        "format", value: "FORMAT", values: Values.formats, help: "print the key as raw (default), bearer, basic, x-api-key or env")
-    static let expiresIn = OptionSpec("expires-in", value: "DURATION", help: "expire after DURATION, e.g. 90d or 1d12h")
+    public static var globalOptions: [OptionSpec] { globalOptionTable.map(\.spec) }
 
     public static let commands: [CommandSpec] = [
-        CommandSpec(
-            name: .`init`, summary: "create an empty keystore",
-            synopsis: "[--prefix P] [--max-keys N]",
+        .make(
+            .`init`, InitOptions.self, summary: "create an empty keystore",
             discussion: "Creates the keystore file (mode 0600) and its directory (mode 0700). Fails with KEYSTORE_EXISTS if there is one already.",
-            arguments: [],
             options: [
-                OptionSpec("prefix", value: "P", help: "key prefix, 2-10 lowercase letters or digits (default: ak)"),
-                OptionSpec("max-keys", value: "N", help: "most keys that are not revoked, 1-100000 (default: 10)"),
-            ]),
-        CommandSpec(
-            name: .create, summary: "make a key and print it once",
-            synopsis: "NAME [--permissions LIST] [--env live|test] [--expires-in DURATION | --expires-at TIME] [--format FORMAT]",
+                .value("prefix", \.prefix, .string("P"), help: "key prefix, 2-10 lowercase letters or digits (default: ak)"),
+                .value(
+                    "max-keys", \.maxKeys, .integer("N", in: Keystore.maxKeysRange),
+                    help: "most keys that are not revoked, 1-100000 (default: 10)"),
+            ],
+            run: InitCommand.run),
+        .make(
+            .create, CreateOptions.self, summary: "make a key and print it once",
             discussion: "Prints the new key on stdout; it is never shown again. Creates the keystore if there is none.",
-            arguments: [ArgumentSpec("NAME", .name, help: "a name for the key, 1-100 characters, unique among keys in use")],
+            arguments: [.required("NAME", .name, \.name, .string("NAME"), help: "a name for the key, 1-100 characters, unique among keys in use")],
             options: [
-                OptionSpec(
-                    "permissions", value: "LIST", values: Values.permissions, isList: true,
-                    help: "comma-separated permissions: read, write, admin, webhook (default: read; admin implies all)"),
-                OptionSpec("env", value: "ENV", values: Values.environments, help: "environment: live (default) or test"),
-                expiresIn,
-                OptionSpec("expires-at", value: "TIME", help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
-                format,
-            ]),
-        CommandSpec(
-            name: .list, summary: "list keys, newest first",
-            synopsis: "[--status STATUS] [--expiring-within DURATION]",
+                .list(
+                    "permissions", \.permissions, help: "comma-separated permissions: read, write, admin, webhook (default: read; admin implies all)"),
+                .value("env", \.environment, .choice("ENV", KeyEnvironment.self), help: "environment: live (default) or test"),
+                .value("expires-in", \.expiresIn, .duration(), help: expiresInHelp),
+                .value("expires-at", \.expiresAt, .time, help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
+                .value("format", \.format, .choice("FORMAT", APIKey.Format.self), help: formatHelp),
+            ],
+            forms: [[.argument(\.name), .option(\.permissions), .option(\.environment), .either([\.expiresIn, \.expiresAt]), .option(\.format)]],
+            run: CreateCommand.run),
+        .make(
+            .list, ListOptions.self, summary: "list keys, newest first",
             discussion: "Never shows a secret: only the hint (prefix, environment and last four characters).",
-            arguments: [],
             options: [
-                OptionSpec(
-                    "status", value: "STATUS", values: Values.statuses, isList: true,
+                .list(
+                    "status", \.statuses, metavar: "STATUS",
                     help: "only keys with this status: active, expired, retiring, revoked (comma-separated)"),
-                OptionSpec("expiring-within", value: "DURATION", help: "only keys that are not revoked and expire within DURATION"),
-            ]),
-        CommandSpec(
-            name: .show, summary: "show one key's record",
-            synopsis: "KEY",
+                .value(
+                    "expiring-within", \.expiringWithin, .duration(minimum: 0),
+                    help: "only keys that are not revoked and expire within DURATION"),
+            ],
+            run: ListCommand.run),
+        .make(
+            .show, ShowOptions.self, summary: "show one key's record",
             discussion: "KEY is a key's id or name.",
-            arguments: [ArgumentSpec("KEY", .key, help: "the key's id or name")],
-            options: []),
-        CommandSpec(
-            name: .revoke, summary: "revoke keys, all or nothing",
-            synopsis: "KEY...",
+            arguments: [.required("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
+            run: ShowCommand.run),
+        .make(
+            .revoke, RevokeOptions.self, summary: "revoke keys, all or nothing",
             discussion: "Revokes every key named, or none of them. The last key that is not revoked cannot be revoked (LAST_KEY).",
-            arguments: [ArgumentSpec("KEY", .key, repeated: true, help: "a key's id or name")],
-            options: []),
-        CommandSpec(
-            name: .rotate, summary: "replace a key with a new one",
-            synopsis: "KEY [--grace DURATION] [--expires-in DURATION] [--format FORMAT] | --expiring-within DURATION [--grace DURATION]",
+            arguments: [.repeated("KEY", .key, \.keys, .string("KEY"), help: "a key's id or name")],
+            run: RevokeCommand.run),
+        .make(
+            .rotate, RotateOptions.self, summary: "replace a key with a new one",
             discussion:
                 "The new key keeps the name, environment and permissions and prints once. Without --grace the old key is revoked at once; with it, the old key is retiring and still verifies until the grace ends (at most 7d). With --expiring-within, rotates every active or expired key that expires within DURATION.",
-            arguments: [ArgumentSpec("KEY", .key, optional: true, help: "the key's id or name")],
+            arguments: [.optional("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
             options: [
-                OptionSpec("grace", value: "DURATION", help: "keep the old key valid for DURATION (at most 7d)"),
-                expiresIn,
-                OptionSpec("expiring-within", value: "DURATION", help: "rotate every active or expired key that expires within DURATION"),
-                format,
-            ]),
-        CommandSpec(
-            name: .verify, summary: "check a key; the exit status tells the answer",
-            synopsis: "[KEY] [--from-env VAR] [--require PERMISSION]",
+                .value("grace", \.grace, .duration(maximum: RotateCommand.maximumGrace), help: "keep the old key valid for DURATION (at most 7d)"),
+                .value("expires-in", \.expiresIn, .duration(), help: expiresInHelp),
+                .value(
+                    "expiring-within", \.expiringWithin, .duration(minimum: 0),
+                    help: "rotate every active or expired key that expires within DURATION"),
+                .value("format", \.format, .choice("FORMAT", APIKey.Format.self), help: formatHelp),
+            ],
+            forms: [
+                [.required(\.key), .option(\.grace), .option(\.expiresIn), .option(\.format)],
+                [.required(\.expiringWithin), .option(\.grace), .option(\.expiresIn), .option(\.format)],
+            ],
+            run: RotateCommand.run),
+        .make(
+            .verify, VerifyOptions.self, summary: "check a key; the exit status tells the answer",
             discussion:
                 "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden.",
-            arguments: [ArgumentSpec("KEY", .apiKey, optional: true, help: "the API key (prefer standard input or --from-env)")],
+            arguments: [.optional("KEY", .apiKey, \.key, .string("KEY"), help: "the API key (prefer standard input or --from-env)")],
             options: [
-                OptionSpec("from-env", value: "VAR", help: "read the key from the environment variable VAR"),
-                OptionSpec(
-                    "require", value: "PERMISSION", values: Values.permissions, isList: true,
+                .value("from-env", \.fromEnv, .string("VAR"), help: "read the key from the environment variable VAR"),
+                .list(
+                    "require", \.require, metavar: "PERMISSION",
                     help: "fail with FORBIDDEN unless the key has this permission (admin implies all)"),
-            ]),
-        CommandSpec(
-            name: .completions, summary: "print a shell completion script",
-            synopsis: "bash|zsh|fish",
+            ],
+            run: VerifyCommand.run),
+        .make(
+            .completions, CompletionsOptions.self, summary: "print a shell completion script",
             discussion: "Prints the same text as the files in completions/.",
-            arguments: [ArgumentSpec("SHELL", .shell, help: "bash, zsh or fish")],
-            options: []),
-        CommandSpec(
-            name: .help, summary: "show help for keyctl or a command",
-            synopsis: "[COMMAND]",
+            arguments: [.required("SHELL", .shell, \.shell, .choice("SHELL", Shell.self), help: "bash, zsh or fish")],
+            run: CompletionsCommand.run),
+        .make(
+            .help, HelpOptions.self, summary: "show help for keyctl or a command",
             discussion: "Same as --help.",
-            arguments: [ArgumentSpec("COMMAND", .command, optional: true, help: "a command name")],
-            options: []),
+            arguments: [.optional("COMMAND", .command, \.command, .choice("COMMAND", CommandName.self), help: "a command name")],
+            run: HelpCommand.run),
     ]
+
+    static let expiresInHelp = "expire after DURATION, e.g. 90d or 1d12h"
+    static let formatHelp = "print the key as raw (default), bearer, basic, x-api-key or env"
 
     public static func command(named name: String) -> CommandSpec? {
         commands.first { $0.name.rawValue == name }
@@ -193,4 +250,65 @@ public enum CommandTable {
         ("NO_COLOR", "when set, list prints no colour"),
         ("TERM", "when dumb, list prints no colour"),
     ]
+}
+
+// MARK: - Each command's options
+
+public struct InitOptions: CommandOptions {
+    public var prefix: String?
+    public var maxKeys: Int?
+    public init() {}
+}
+
+public struct CreateOptions: CommandOptions {
+    public var name = ""
+    public var permissions: [Permission]?
+    public var environment: KeyEnvironment?
+    public var expiresIn: Int64?
+    public var expiresAt: Timestamp?
+    public var format: APIKey.Format?
+    public init() {}
+}
+
+public struct ListOptions: CommandOptions {
+    public var statuses: [KeyStatus]?
+    public var expiringWithin: Int64?
+    public init() {}
+}
+
+public struct ShowOptions: CommandOptions {
+    public var key = ""
+    public init() {}
+}
+
+public struct RevokeOptions: CommandOptions {
+    public var keys: [String] = []
+    public init() {}
+}
+
+public struct RotateOptions: CommandOptions {
+    public var key: String?
+    public var grace: Int64?
+    public var expiresIn: Int64?
+    public var expiringWithin: Int64?
+    public var format: APIKey.Format?
+    public init() {}
+}
+
+public struct VerifyOptions: CommandOptions {
+    public var key: String?
+    public var fromEnv: String?
+    public var require: [Permission]?
+    public init() {}
+}
+
+public struct CompletionsOptions: CommandOptions {
+    /// SHELL is required, so the parser always sets it.
+    public var shell = Shell.bash
+    public init() {}
+}
+
+public struct HelpOptions: CommandOptions {
+    public var command: CommandName?
+    public init() {}
 }

@@ -18,7 +18,7 @@ enum Help {
     static func overview() -> String {
         var out = "keyctl \(CommandTable.version): administer API keys in a local keystore\n\n"
         out += "Usage: keyctl [--keystore PATH] [--json] COMMAND [OPTIONS] [ARGUMENTS]\n\n"
-        out += "Commands:\n" + rows(CommandTable.commands.map { ($0.name.rawValue, $0.summary) })
+        out += commandList()
         out += "\nGlobal options:\n" + rows(CommandTable.globalOptions.map { (optionLabel($0), $0.help) })
         out += "\nEnvironment:\n" + rows(CommandTable.environmentVariables.map { ($0.name, $0.help) })
         out += "\nExit status:\n  0   success; verify: the key is valid\n"
@@ -38,6 +38,11 @@ enum Help {
         return out
     }
 
+    /// "Commands:" and one line per command, for `--help` and a bare `keyctl`.
+    static func commandList() -> String {
+        "Commands:\n" + rows(CommandTable.commands.map { ($0.name.rawValue, $0.summary) })
+    }
+
     static func optionLabel(_ o: OptionSpec) -> String {
         var label = o.short.map { "-\($0), " } ?? ""
         label += o.flag
@@ -45,25 +50,42 @@ enum Help {
         return label
     }
 
-    /// "Usage: keyctl NAME SYNOPSIS", wrapped between bracketed groups, never inside one.
+    /// "Usage: keyctl NAME FORM", one line per form of the command, each wrapped
+    /// between groups, never inside one.
     static func usage(_ command: CommandSpec) -> String {
-        let head = "Usage: keyctl \(command.name.rawValue)"
-        var groups: [String] = []
-        var depth = 0
-        for word in command.synopsis.split(separator: " ") {
-            if depth > 0 { groups[groups.count - 1] += " " + word } else { groups.append(String(word)) }
-            depth += word.filter { $0 == "[" }.count - word.filter { $0 == "]" }.count
-        }
-        let indent = String(repeating: " ", count: head.count + 1)
-        var lines = [head]
-        for group in groups {
-            if lines[lines.count - 1].count + 1 + group.count > lineWidth {
-                lines.append(indent + group)
-            } else {
-                lines[lines.count - 1] += " " + group
+        let head = "keyctl \(command.name.rawValue)"
+        let indent = String(repeating: " ", count: "Usage: ".count + head.count + 1)
+        var lines: [String] = []
+        for (n, form) in command.forms.enumerated() {
+            lines.append((n == 0 ? "Usage: " : "       ") + head)
+            for group in form.items.map(usageText) {
+                if lines[lines.count - 1].count + 1 + group.count > lineWidth {
+                    lines.append(indent + group)
+                } else {
+                    lines[lines.count - 1] += " " + group
+                }
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `[--grace DURATION]`, `--env live|test`, `KEY...`, `[--expires-in DURATION | --expires-at TIME]`.
+    static func usageText(_ item: UsageItem) -> String {
+        let text = item.alternatives.map { part -> String in
+            switch part {
+            case .option(let o):
+                guard let metavar = o.valueName else { return o.flag }
+                return o.flag + " " + (showsValues(o.values, list: o.isList) ? o.values.joined(separator: "|") : metavar)
+            case .argument(let a):
+                return (showsValues(a.values, list: false) ? a.values.joined(separator: "|") : a.name) + (a.isRepeated ? "..." : "")
+            }
+        }.joined(separator: " | ")
+        return item.isOptional ? "[" + text + "]" : text
+    }
+
+    /// A short fixed set of values is shown in the usage line itself (`live|test`).
+    static func showsValues(_ values: [String], list: Bool) -> Bool {
+        !list && !values.isEmpty && values.count <= 3
     }
 
     /// Help fits an 80-column terminal.

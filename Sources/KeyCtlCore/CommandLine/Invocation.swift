@@ -1,5 +1,6 @@
 // One run of a command: the parsed command line, the context, and the helpers
-// every command shares (where the keystore is, option values, output).
+// every command shares (where the keystore is, output). The command's own options
+// come to it as a typed struct (CommandTable.swift), not through here.
 
 public struct Invocation {
     public let arguments: ParsedArguments
@@ -27,7 +28,7 @@ public struct Invocation {
     }
 
     func keystoreFile() throws -> KeystoreFile {
-        let path = try Invocation.keystorePath(option: arguments.keystorePath, environment: context.environment)
+        let path = try Invocation.keystorePath(option: arguments.globals.keystore, environment: context.environment)
         var file = KeystoreFile(path: path, lockTimeout: try lockTimeout())
         file.faultInjection = context.faultInjection
         return file
@@ -41,37 +42,11 @@ public struct Invocation {
         return seconds
     }
 
-    /// A DURATION option's seconds, or nil when absent.
-    func duration(_ option: String, minimum: Int64 = 1, maximum: Int64 = DurationParser.maximum) throws -> Int64? {
-        guard let raw = arguments.value(option) else { return nil }
-        guard let seconds = DurationParser.parse(raw) else {
-            throw usage("invalid duration '\(raw)' for --\(option) (use whole numbers with s, m, h, d, w: 90d, 1d12h, 30m)")
-        }
-        guard seconds >= minimum else { throw usage("--\(option) must be at least \(DurationParser.format(minimum)), not '\(raw)'") }
-        guard seconds <= maximum else { throw usage("--\(option) can be at most \(DurationParser.format(maximum)), not '\(raw)'") }
-        return seconds
-    }
-
-    /// Every value of a repeatable comma-separated option, each checked against the
-    /// option's values in the command table; nil when the option is absent.
-    func listValues(_ option: String) throws -> [String]? {
-        guard let raws = arguments.options[option], let spec = spec.option(named: option) else { return nil }
-        var out: [String] = []
-        for raw in raws {
-            for name in try ArgumentParser.list(raw, option: option, allowed: spec.values, command: commandName) where !out.contains(name) {
-                out.append(name)
-            }
-        }
-        return out
-    }
-
-    func format() throws -> APIKey.Format {
-        guard let raw = arguments.value("format") else { return .raw }
-        guard let format = APIKey.Format(rawValue: raw) else {
-            throw usage("invalid value '\(raw)' for --format (expected \(Values.formats.joined(separator: ", ")))")
-        }
+    /// The --format given (raw by default), which --json replaces.
+    func format(_ given: APIKey.Format?) throws -> APIKey.Format {
+        guard let given else { return .raw }
         if json { throw usage("--format cannot be combined with --json (the JSON has the raw key in \"key\")") }
-        return format
+        return given
     }
 
     /// Writes data to stdout; a failure is IO_ERROR.

@@ -9,30 +9,24 @@ public enum KeyCtl {
         }
         do {
             let parsed = try ArgumentParser.parse(arguments)
+            // --help and --version print data like any command: a failed write is
+            // IO_ERROR (74), as it is for `help`.
             if parsed.wantsHelp {
-                _ = context.out(Help.text(for: parsed.command))
+                try print(Help.text(for: parsed.command), context)
                 return 0
             }
             if parsed.wantsVersion {
-                _ = context.out("keyctl \(CommandTable.version)\n")
+                try print("keyctl \(CommandTable.version)\n", context)
                 return 0
             }
             guard let spec = parsed.command else {
-                throw KeyCtlError.usage("missing command (one of: \(CommandTable.commands.map { $0.name.rawValue }.joined(separator: ", ")))")
+                // A bare `keyctl`: what there is to run, then the one-line error.
+                if !json { context.err(Help.commandList()) }
+                throw KeyCtlError.usage("missing command")
             }
             try ArgumentParser.checkArity(parsed, spec)
             let invocation = Invocation(arguments: parsed, spec: spec, context: context, now: context.now())
-            switch spec.name {
-            case .`init`: return try InitCommand.run(invocation)
-            case .create: return try CreateCommand.run(invocation)
-            case .list: return try ListCommand.run(invocation)
-            case .show: return try ShowCommand.run(invocation)
-            case .revoke: return try RevokeCommand.run(invocation)
-            case .rotate: return try RotateCommand.run(invocation)
-            case .verify: return try VerifyCommand.run(invocation)
-            case .completions: return try CompletionsCommand.run(invocation)
-            case .help: return try HelpCommand.run(invocation)
-            }
+            return try spec.execute(parsed, invocation)
         } catch let error as KeyCtlError {
             report(error, json: json, context: context)
             return error.code.exitStatus
@@ -41,6 +35,10 @@ public enum KeyCtl {
             report(wrapped, json: json, context: context)
             return wrapped.code.exitStatus
         }
+    }
+
+    static func print(_ text: String, _ context: Context) throws {
+        guard context.out(text) else { throw KeyCtlError(.ioError, "could not write to standard output") }
     }
 
     /// Errors go to stderr only: one line for a person, or `{"error":{…}}` with --json.

@@ -93,8 +93,12 @@ public struct KeyCtlError: Error, Equatable, CustomStringConvertible {
         .ioError, "could not write to standard output, so the keystore was not changed",
         hint: "run the command again with its output going somewhere writable")
 
-    public static func usage(_ message: String, command: String? = nil) -> KeyCtlError {
-        let help = command.map { "keyctl \($0) --help" } ?? "keyctl --help"
-        return KeyCtlError(.usage, message, hint: "see '\(help)'")
+    /// A bad command line: the message names the offending word; the hint points to
+    /// the help, after the nearest valid word when there is one
+    /// (`unknown command 'lsit'; did you mean 'list'? see 'keyctl --help'`).
+    public static func usage(_ message: String, command: String? = nil, guess: String? = nil) -> KeyCtlError {
+        let help = command.map { ShellQuoting.command($0, "--help") } ?? ShellQuoting.command("--help")
+        let meant = guess.map { "did you mean '\($0)'? " } ?? ""
+        return KeyCtlError(.usage, message, hint: "\(meant)see '\(help)'")
     }
 }

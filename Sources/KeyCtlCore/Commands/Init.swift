@@ -1,16 +1,10 @@
 enum InitCommand {
-    static func run(_ inv: Invocation) throws -> Int32 {
-        let prefix = inv.arguments.value("prefix") ?? Keystore.defaultPrefix
+    static func run(_ options: InitOptions, _ inv: Invocation) throws -> Int32 {
+        let prefix = options.prefix ?? Keystore.defaultPrefix
         guard Names.isValidPrefix(prefix) else {
             throw inv.usage("invalid prefix '\(prefix)' (2-10 lowercase letters or digits)")
         }
-        var maxKeys = Keystore.defaultMaxKeys
-        if let raw = inv.arguments.value("max-keys") {
-            guard let n = Int(raw), Keystore.maxKeysRange.contains(n) else {
-                throw inv.usage("invalid value '\(raw)' for --max-keys (a whole number from 1 to \(Keystore.maxKeysRange.upperBound))")
-            }
-            maxKeys = n
-        }
+        let maxKeys = options.maxKeys ?? Keystore.defaultMaxKeys
         let file = try inv.keystoreFile()
         _ = try file.update(initial: { Keystore(prefix: prefix, maxKeys: maxKeys) }) { keystore, existed in
             if existed {

@@ -1,7 +1,7 @@
 enum ListCommand {
-    static func run(_ inv: Invocation) throws -> Int32 {
-        let statuses = try inv.listValues("status").map { Set($0.map { KeyStatus(rawValue: $0)! }) }
-        let window = try inv.duration("expiring-within", minimum: 0)
+    static func run(_ options: ListOptions, _ inv: Invocation) throws -> Int32 {
+        let statuses = options.statuses.map(Set.init)
+        let window = options.expiringWithin
         let keystore = try inv.keystoreFile().load()
         let now = inv.now
         let records = newestFirst(keystore.keys).filter { record in

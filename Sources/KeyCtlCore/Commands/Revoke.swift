@@ -1,6 +1,6 @@
 enum RevokeCommand {
-    static func run(_ inv: Invocation) throws -> Int32 {
-        let references = inv.arguments.positionals
+    static func run(_ options: RevokeOptions, _ inv: Invocation) throws -> Int32 {
+        let references = options.keys
         let now = inv.now
         let file = try inv.keystoreFile()
         let revoked = try file.update { keystore, _ -> [(KeyRecord, Bool)] in

@@ -8,12 +8,12 @@ enum RotateCommand {
         var key: APIKey
     }
 
-    static func run(_ inv: Invocation) throws -> Int32 {
-        let grace = try inv.duration("grace", maximum: maximumGrace)
-        let expiresIn = try inv.duration("expires-in")
-        let window = try inv.duration("expiring-within", minimum: 0)
-        let format = try inv.format()
-        let reference = inv.arguments.positionals.first
+    static func run(_ options: RotateOptions, _ inv: Invocation) throws -> Int32 {
+        let grace = options.grace
+        let expiresIn = options.expiresIn
+        let window = options.expiringWithin
+        let format = try inv.format(options.format)
+        let reference = options.key
         switch (reference, window) {
         case (.some, .some): throw inv.usage("give a KEY or --expiring-within, not both")
         case (.none, .none): throw inv.usage("rotate needs a KEY, or --expiring-within DURATION to rotate every key about to expire")
@@ -27,10 +27,11 @@ enum RotateCommand {
                 let i = try inv.resolve(reference, in: keystore)
                 return [try rotate(at: i, in: &keystore, grace: grace, expiresIn: expiresIn, inv: inv)]
             }
-            let due = keystore.keys.indices.filter { isDue(keystore.keys[$0], status: keystore.keys[$0].status(at: now), within: window!, now: now) }
+            let within = window ?? 0
+            let due = keystore.keys.indices.filter { isDue(keystore.keys[$0], status: keystore.keys[$0].status(at: now), within: within, now: now) }
             return try due.map { try rotate(at: $0, in: &keystore, grace: grace, expiresIn: expiresIn, inv: inv) }
         } deliver: { rotations in
-            deliver(rotations, batch: reference == nil, format: format, inv: inv)
+            deliver(rotations, batch: reference == nil, window: window, format: format, inv: inv)
         }
         if !inv.json { notify(rotations, inv: inv) }
         return 0
@@ -69,7 +70,7 @@ enum RotateCommand {
         return Rotation(old: keystore.keys[i], new: new, key: key)
     }
 
-    static func deliver(_ rotations: [Rotation], batch: Bool, format: APIKey.Format, inv: Invocation) -> Bool {
+    static func deliver(_ rotations: [Rotation], batch: Bool, window: Int64?, format: APIKey.Format, inv: Invocation) -> Bool {
         let context = inv.context
         if inv.json {
             var w = JSONWriter()
@@ -105,7 +106,7 @@ enum RotateCommand {
             context.notice("rotated \(inv.describe(r.old)) to \(r.new.id); \(until)")
         }
         if rotations.isEmpty {
-            context.notice("no key expires within \(inv.arguments.value("expiring-within") ?? "")")
+            context.notice("no key expires within \(DurationParser.format(window ?? 0))")
         } else {
             context.notice(
                 rotations.count == 1 ? "the new key is shown only once, so store it now" : "the new keys are shown only once, so store them now")

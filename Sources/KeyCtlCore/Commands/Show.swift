@@ -1,7 +1,7 @@
 enum ShowCommand {
-    static func run(_ inv: Invocation) throws -> Int32 {
+    static func run(_ options: ShowOptions, _ inv: Invocation) throws -> Int32 {
         let keystore = try inv.keystoreFile().load()
-        let record = keystore.keys[try inv.resolve(inv.arguments.positionals[0], in: keystore)]
+        let record = keystore.keys[try inv.resolve(options.key, in: keystore)]
         if inv.json {
             try inv.output(inv.recordJSON(record))
             return 0

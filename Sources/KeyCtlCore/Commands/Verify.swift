@@ -9,9 +9,9 @@ enum VerifyCommand {
     /// last_used_at is kept to this precision, so a hot verify path rarely writes.
     static let stampInterval: Int64 = 60
 
-    static func run(_ inv: Invocation) throws -> Int32 {
-        let required = Permissions(names: try inv.listValues("require") ?? [])
-        let text = try presentedKey(inv)
+    static func run(_ options: VerifyOptions, _ inv: Invocation) throws -> Int32 {
+        let required = Permissions(options.require ?? [])
+        let text = try presentedKey(options, inv)
         guard !text.isEmpty else {
             return answer(inv, .missingAPIKey, "no key given", hint: "pipe the key on standard input, or use --from-env VAR")
         }
@@ -73,9 +73,9 @@ enum VerifyCommand {
     }
 
     /// The key from the argument, --from-env, or the first line of standard input, trimmed.
-    static func presentedKey(_ inv: Invocation) throws -> String {
-        let argument = inv.arguments.positionals.first
-        let variable = inv.arguments.value("from-env")
+    static func presentedKey(_ options: VerifyOptions, _ inv: Invocation) throws -> String {
+        let argument = options.key
+        let variable = options.fromEnv
         if argument != nil && variable != nil { throw inv.usage("give the key as an argument or with --from-env, not both") }
         if let argument { return argument.trimmingSpaces() }
         if let variable {

@@ -13,6 +13,11 @@ public enum KeyStatus: String, CaseIterable, Sendable {
     case active, expired, retiring, revoked
 }
 
+/// One permission, as `--permissions` and `--require` name it.
+public enum Permission: String, CaseIterable, Sendable {
+    case read, write, admin, webhook
+}
+
 /// A set of permissions; `admin` implies all others.
 public struct Permissions: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
@@ -24,16 +29,24 @@ public struct Permissions: OptionSet, Sendable, Hashable {
     public static let webhook = Permissions(rawValue: 8)
 
     /// In the canonical order the keystore and the output use.
-    public static let named: [(String, Permissions)] = [("read", .read), ("write", .write), ("admin", .admin), ("webhook", .webhook)]
+    public static let named: [(String, Permissions)] = Permission.allCases.map { ($0.rawValue, Permissions($0)) }
 
     public init?(name: String) {
         guard let found = Permissions.named.first(where: { $0.0 == name }) else { return nil }
         self = found.1
     }
 
-    /// The set of these names, which the caller has checked are all permission names.
-    init(names: [String]) {
-        self = names.reduce(into: Permissions()) { set, name in set.insert(Permissions(name: name)!) }
+    public init(_ list: [Permission]) {
+        self = list.reduce(into: Permissions()) { set, permission in set.insert(Permissions(permission)) }
+    }
+
+    public init(_ permission: Permission) {
+        switch permission {
+        case .read: self = .read
+        case .write: self = .write
+        case .admin: self = .admin
+        case .webhook: self = .webhook
+        }
     }
 
     public var names: [String] { Permissions.named.filter { contains($0.1) }.map { $0.0 } }

@@ -57,11 +57,9 @@ func fuzzArguments(_ bytes: [UInt8]) {
     let second = try? ArgumentParser.parse(argv)
     check(first == second, "parse is not deterministic")
     if let parsed = first, let spec = parsed.command, !parsed.wantsHelp, !parsed.wantsVersion {
-        _ = try? ArgumentParser.checkArity(parsed, spec)
-        for (name, values) in parsed.options {
-            for value in values where ["permissions", "require"].contains(name) {
-                _ = try? ArgumentParser.list(value, option: name, allowed: Values.permissions, command: spec.name.rawValue)
-            }
+        // The typed decoding of every option and argument, as the command would get it.
+        if (try? ArgumentParser.checkArity(parsed, spec)) != nil {
+            _ = try? spec.decode(parsed)
         }
     }
     _ = KeyCtl.wantsJSON(argv)
