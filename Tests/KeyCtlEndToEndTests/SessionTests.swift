@@ -125,10 +125,26 @@ import Testing
         }
     }
 
+    /// Issue 8 items 13 and 14 against the binary: a bare `keyctl` lists the
+    /// commands on stderr and exits 64; `--help` and `--version` into a full disk
+    /// exit 74 as `help` does; a mistyped command gets the nearest one.
+    @Test func bareKeyctlHelpOnAFullDiskAndSuggestions() {
+        let s = Sandbox()
+        let bare = s.keyctl([])
+        #expect(bare.status == 64 && bare.stdout.isEmpty)
+        #expect(bare.stderr.contains("\n  rotate ") && bare.stderr.hasSuffix("keyctl: missing command; see 'keyctl --help'\n"), "\(bare.stderr)")
+        for argv in [["help"], ["--help"], ["--version"], ["rotate", "--help"]] {
+            let r = sh("exec \(shq(Binary.path)) \(argv.joined(separator: " ")) >/dev/full")
+            #expect(r.status == 74, "\(argv) >/dev/full: \(r.output)")
+        }
+        let typo = s.keyctl(["lsit"])
+        #expect(typo.status == 64 && typo.stderr == "keyctl: unknown command 'lsit'; did you mean 'list'? see 'keyctl --help'\n")
+    }
+
     @Test func usageErrorsExit64OnStderr() throws {
         let s = Sandbox()
         for argv in [
-            [], ["frobnicate"], ["create"], ["list", "--bogus"], ["create", "x", "--expires-in", "soon"],
+            ["frobnicate"], ["create"], ["list", "--bogus"], ["create", "x", "--expires-in", "soon"],
             ["show", "a", "b"], ["verify", "k", "--from-env", "V"],
         ] {
             let r = s.keyctl(argv)

@@ -31,9 +31,9 @@ enum RotateCommand {
             let due = keystore.keys.indices.filter { isDue(keystore.keys[$0], status: keystore.keys[$0].status(at: now), within: within, now: now) }
             return try due.map { try rotate(at: $0, in: &keystore, grace: grace, expiresIn: expiresIn, inv: inv) }
         } deliver: { rotations in
-            deliver(rotations, batch: reference == nil, window: window, format: format, inv: inv)
+            deliver(rotations, batch: reference == nil, format: format, inv: inv)
         }
-        if !inv.json { notify(rotations, inv: inv) }
+        if !inv.json { notify(rotations, window: window, inv: inv) }
         return 0
     }
 
@@ -70,7 +70,7 @@ enum RotateCommand {
         return Rotation(old: keystore.keys[i], new: new, key: key)
     }
 
-    static func deliver(_ rotations: [Rotation], batch: Bool, window: Int64?, format: APIKey.Format, inv: Invocation) -> Bool {
+    static func deliver(_ rotations: [Rotation], batch: Bool, format: APIKey.Format, inv: Invocation) -> Bool {
         let context = inv.context
         if inv.json {
             var w = JSONWriter()
@@ -97,7 +97,7 @@ enum RotateCommand {
     }
 
     /// The notices on stderr, once the rotation is committed.
-    static func notify(_ rotations: [Rotation], inv: Invocation) {
+    static func notify(_ rotations: [Rotation], window: Int64?, inv: Invocation) {
         let context = inv.context
         for r in rotations {
             let until =
