@@ -23,6 +23,8 @@ final class World {
     var now: Timestamp = 1_800_000_000
     var environment: [String: String] = [:]
     var faultInjection: ((String) throws -> Void)?
+    /// The user id, clocks and file-system answers the run sees.
+    var system = SystemSeam()
     var stdoutWorks = true
     private var state: UInt64
 
@@ -78,6 +80,7 @@ final class World {
             writeStderr: {
                 err += $0; return true
             })
+        context.system = system
         context.faultInjection = faultInjection
         let status = KeyCtl.run(arguments, context: context)
         return Output(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
@@ -1263,13 +1266,51 @@ fileprivate let recordFields: Set<String> = [
         #expect(real.bytes() == target, "the link's target is untouched")
     }
 
+    /// A keystore of a user keyctl does not trust: every reader and writer exits 77
+    /// (1.0: writers 74, issue 8 item 13), writers before they make a lock file, and
+    /// nothing changes. As any user: the seam makes the process someone else.
     @Test func anotherOwnerIsRefused() throws {
         let w = World()
         try w.create("a")
-        try #require(chown(w.keystore, 65534, 65534) == 0, "tests run as root")
+        unlink(w.keystore + ".lock")
+        let before = w.bytes()
+        w.system.userID = { geteuid() == 4242 ? 4243 : 4242 }
+        if geteuid() == 0 {
+            // Root is trusted; make the keystore look like another user's instead.
+            let keystore = w.keystore
+            w.system.statusOverride = { path, st in if path == keystore { st.st_uid = 4244 } }
+        }
         let (line, _) = w.expectFailure(["list"], .permissionDenied)
         #expect(line.contains("another user"))
-        w.expectFailure(["create", "b"], .permissionDenied)
+        for argv in [["show", "a"], ["create", "b"], ["revoke", "a"], ["rotate", "a"]] {
+            let (message, _) = w.expectFailure(argv, .permissionDenied)
+            #expect(message.contains("another user"), "\(argv): \(message)")
+        }
+        #expect(w.run(["verify"], stdin: "ak_live_" + String(repeating: "A", count: 38)).status == 77)
+        #expect(w.bytes() == before)
+        #expect(!FileManager.default.fileExists(atPath: w.keystore + ".lock"), "a writer made a lock file before checking the owner")
+    }
+
+    /// A user named in KEYCTL_TRUSTED_OWNER may be read, never written by someone else.
+    @Test func aTrustedOwnerIsReadNotWritten() throws {
+        let w = World()
+        try w.create("a")
+        let before = w.bytes()
+        let me = geteuid()
+        w.system.userID = { me == 4242 ? 4243 : 4242 }
+        w.system.userNamed = { $0 == "operator" ? me : nil }
+        if me == 0 {
+            let keystore = w.keystore
+            w.system.statusOverride = { path, st in if path == keystore { st.st_uid = 4244 } }
+            w.system.userNamed = { $0 == "operator" ? 4244 : nil }
+        }
+        w.environment["KEYCTL_TRUSTED_OWNER"] = "operator"
+        #expect(w.run(["list"]).status == 0)
+        let (line, _) = w.expectFailure(["create", "b"], .permissionDenied)
+        #expect(line.contains("another user"), "\(line)")
+        #expect(w.bytes() == before)
+        w.environment["KEYCTL_TRUSTED_OWNER"] = "nosuchuser"
+        w.expectFailure(["list"], .usage)
     }
 }
 

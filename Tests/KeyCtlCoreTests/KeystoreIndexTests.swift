@@ -173,14 +173,21 @@ import Testing
         // Group-writable: not trusted (anyone who could write it could hide a key).
         try FileManager.default.setAttributes([.posixPermissions: 0o662], ofItemAtPath: place.indexPath)
         let identity = try identityOf(place.path)
-        #expect(KeystoreIndex.lookup(path: place.indexPath, identity: identity, digest: Hex.decode(digest(keys[0]))!) == nil)
+        #expect(KeystoreIndex.lookup(try indexFile(place), identity: identity, digest: Hex.decode(digest(keys[0]))!) == nil)
         // A symlink to a good index: not followed.
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: place.indexPath)
         let elsewhere = place.dir.appendingPathComponent("real.index").path
         try FileManager.default.moveItem(atPath: place.indexPath, toPath: elsewhere)
         try FileManager.default.createSymbolicLink(atPath: place.indexPath, withDestinationPath: elsewhere)
-        #expect(KeystoreIndex.lookup(path: place.indexPath, identity: identity, digest: Hex.decode(digest(keys[0]))!) == nil)
+        #expect(KeystoreIndex.lookup(try indexFile(place), identity: identity, digest: Hex.decode(digest(keys[0]))!) == nil)
         #expect(try place.file.lookup(digest: digest(keys[0])).keys.first?.digest == keys[0].digest)
+    }
+
+    /// The index beside the place's keystore, as keyctl opens it.
+    func indexFile(_ place: Place) throws -> BesideFile {
+        var st = stat()
+        guard stat(place.path, &st) == 0 else { throw KeyCtlError(.ioError, "stat failed") }
+        return place.file.beside(st).file(.index)
     }
 
     func identityOf(_ path: String) throws -> KeystoreIndex.Identity {

@@ -1,5 +1,6 @@
 // Everything a command needs from the world comes in through Context: the clock,
-// the random source, the environment, standard input and the two output streams.
+// the random source, the environment, standard input, the two output streams, and
+// (`system`) the user id, the clocks the keystore layer uses and the file system's answers.
 // The process gets `Context.process()`; tests build one with fixed values.
 
 #if canImport(Glibc)
@@ -18,8 +19,13 @@ public struct Context {
     public var writeStdout: ([UInt8]) -> Bool
     public var writeStderr: ([UInt8]) -> Bool
     public var stdoutIsTerminal: Bool
-    /// Test hook for the keystore's write path.
-    var faultInjection: ((String) throws -> Void)?
+    /// The user id, the clocks, waiting and the file system's answers (SystemSeam.swift).
+    public var system = SystemSeam()
+    /// Test hook for the keystore's write path (part of `system`).
+    var faultInjection: ((String) throws -> Void)? {
+        get { system.faultInjection }
+        set { system.faultInjection = newValue }
+    }
 
     public init(
         environment: @escaping (String) -> String?,

@@ -2,6 +2,12 @@
 // every command shares (where the keystore is, output). The command's own options
 // come to it as a typed struct (CommandTable.swift), not through here.
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 public struct Invocation {
     public let arguments: ParsedArguments
     public let spec: CommandSpec
@@ -30,8 +36,20 @@ public struct Invocation {
     func keystoreFile() throws -> KeystoreFile {
         let path = try Invocation.keystorePath(option: arguments.globals.keystore, environment: context.environment)
         var file = KeystoreFile(path: path, lockTimeout: try lockTimeout())
-        file.faultInjection = context.faultInjection
+        file.system = context.system
+        file.trustedOwner = try trustedOwner()
         return file
+    }
+
+    /// $KEYCTL_TRUSTED_OWNER: a user name or uid whose keystores this process reads as
+    /// it reads its own (a keystore an operator shares with a service). Unset or empty: none.
+    func trustedOwner() throws -> uid_t? {
+        guard let raw = context.environment("KEYCTL_TRUSTED_OWNER"), !raw.isEmpty else { return nil }
+        if let uid = UInt32(raw) { return uid_t(uid) }
+        guard let uid = context.system.userNamed(raw) else {
+            throw KeyCtlError.usage("KEYCTL_TRUSTED_OWNER names no user on this system: '\(raw)'")
+        }
+        return uid
     }
 
     func lockTimeout() throws -> Double {

@@ -1,15 +1,22 @@
 // The keystore on disk. Invariants this file keeps:
 //
 // - The keystore is replaced, never edited: a new file is written beside it
-//   (O_EXCL, 0600), fsynced, renamed over it, and the directory is fsynced. A crash
-//   at any point leaves the old file or the new one. Leftover temporary files
-//   (`.NAME.tmp-*`) are removed by the next writer, which holds the lock.
+//   (O_EXCL, 0600, or 0640 keeping the group of a keystore shared with a group),
+//   fsynced, renamed over it, and the directory is fsynced. A crash at any point
+//   leaves the old file or the new one. Temporary files a crashed writer left
+//   behind are removed by the next writer, which holds the lock (BesideFile.swift
+//   says which files count as keyctl's).
 // - Every read-modify-write holds flock(2) on `NAME.lock` beside the keystore. The
 //   lock file is never deleted (deleting it would let two writers lock different
 //   inodes) and the kernel drops the lock when its holder dies, so it never goes stale.
 // - Readers take no lock: rename is atomic, so they see one whole version.
-// - What it will not read: a symlink, a file that is not regular, one owned by
-//   someone else, or one (or a directory) that others can write.
+// - Every file beside the keystore is opened through BesideFile.swift.
+// - Trust (in the spirit of ssh's StrictModes): keyctl reads a keystore only when it
+//   is a regular file (not a symlink) that no one but its owner can write, in a
+//   directory no one but its owner can write (or a sticky one, such as /tmp), and
+//   both owners are trusted: the user keyctl runs as, root, or the user named by
+//   $KEYCTL_TRUSTED_OWNER. Only the keystore's owner writes it, and that is checked
+//   before anything (the lock file included) is made.
 
 #if canImport(Glibc)
     import Glibc
@@ -21,13 +28,16 @@ public struct KeystoreFile {
     public let path: String
     /// Seconds to wait for the lock before KEYSTORE_BUSY.
     public var lockTimeout: Double = 10
-    var sleep: (Double) -> Void = { seconds in
-        var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-        _ = nanosleep(&ts, nil)
-    }
-    var monotonic: () -> Double = { monotonicSeconds() }
+    /// The user id, clocks, waiting and file-system answers (SystemSeam.swift).
+    public var system = SystemSeam()
+    /// A user whose keystores this process trusts besides its own and root's
+    /// ($KEYCTL_TRUSTED_OWNER), for a keystore an operator shares with a service.
+    public var trustedOwner: uid_t?
     /// Test hook: called between the steps of a write ("written", "synced", "renamed").
-    var faultInjection: ((String) throws -> Void)?
+    var faultInjection: ((String) throws -> Void)? {
+        get { system.faultInjection }
+        set { system.faultInjection = newValue }
+    }
 
     public static let maximumSize = 256 << 20
 
@@ -48,15 +58,28 @@ public struct KeystoreFile {
     }
 
     public var lockPath: String { path + ".lock" }
-    var temporaryPrefix: String { "." + baseName + ".tmp-" }
+
+    /// The files beside a keystore with this status (see BesideFile.swift).
+    public func beside(_ keystore: stat) -> BesideFiles {
+        BesideFiles(keystorePath: path, owner: BesideOwner(keystore: keystore), system: system)
+    }
+
+    /// The files beside a keystore not made yet: its maker will own it.
+    func besideNewKeystore() -> BesideFiles {
+        BesideFiles(keystorePath: path, owner: BesideOwner(uid: system.userID()), system: system)
+    }
 
     // MARK: Reading
 
     /// The keystore's bytes, after the safety checks; nil when there is no file.
     public func readBytes() throws -> [UInt8]? {
+        try readBytesAndStatus()?.bytes
+    }
+
+    func readBytesAndStatus() throws -> (bytes: [UInt8], status: stat)? {
         guard let (fd, st) = try openForReading() else { return nil }
         defer { close(fd) }
-        return try readAll(fd, sizeHint: Int(st.st_size))
+        return (try readAll(fd, sizeHint: Int(st.st_size)), st)
     }
 
     /// Opens the keystore and runs the safety checks; nil when there is no file.
@@ -85,8 +108,9 @@ public struct KeystoreFile {
         }
         var ok = false
         defer { if !ok { close(fd) } }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw KeyCtlError(.ioError, "cannot stat keystore \(path): \(errorText(errno))") }
+        guard let st = system.status(of: fd, path: path) else {
+            throw KeyCtlError(.ioError, "cannot stat keystore \(path): \(errorText(errno))")
+        }
         guard st.st_mode & S_IFMT == S_IFREG else {
             let what = st.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"
             throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is \(what)", hint: "point --keystore at a keystore file")
@@ -124,12 +148,17 @@ public struct KeystoreFile {
         return bytes
     }
 
+    /// Whether keyctl trusts a keystore (or its directory) owned by `uid`: the user it
+    /// runs as, root, or the one $KEYCTL_TRUSTED_OWNER names.
+    func isTrusted(owner uid: uid_t) -> Bool {
+        uid == system.userID() || uid == 0 || uid == trustedOwner
+    }
+
     func checkOwnerAndMode(_ st: stat, path: String, isDirectory: Bool) throws {
-        let uid = geteuid()
-        if st.st_uid != uid && !(isDirectory && st.st_uid == 0) {
+        if !isTrusted(owner: st.st_uid) {
             throw KeyCtlError(
                 .permissionDenied, "\(isDirectory ? "directory" : "keystore") \(path) belongs to another user (uid \(st.st_uid))",
-                hint: "keep the keystore in a directory of your own")
+                hint: "keep the keystore in a directory of your own, or trust that user with KEYCTL_TRUSTED_OWNER")
         }
         let writableByOthers = st.st_mode & (S_IWGRP | S_IWOTH) != 0
         if isDirectory {
@@ -147,8 +176,7 @@ public struct KeystoreFile {
     }
 
     func checkDirectory() throws {
-        var st = stat()
-        guard stat(directory, &st) == 0 else {
+        guard let st = system.status(ofPath: directory) else {
             let e = errno
             if e == ENOENT {
                 throw KeyCtlError(.keystoreNotFound, "no keystore at \(path)", hint: "create one with 'keyctl init' or 'keyctl create NAME'")
@@ -188,11 +216,9 @@ public struct KeystoreFile {
 
     public var indexPath: String { path + ".index" }
     /// Seconds after the keystore's last change before an index of it is trusted.
-    var indexSettleTime: Double = 2
-    var realTime: () -> Double = {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    var indexSettleTime: Double {
+        get { system.indexSettleTime }
+        set { system.indexSettleTime = newValue }
     }
 
     /// The keystore's settings and the record with this digest (64 lowercase hex
@@ -204,9 +230,10 @@ public struct KeystoreFile {
     public func lookup(digest: [UInt8]?) throws -> Keystore {
         guard let (fd, st) = try openForReading() else { throw notFound() }
         defer { close(fd) }
+        let beside = self.beside(st)
         let identity = KeystoreIndex.Identity(st)
         let binary = digest.flatMap { Hex.decode($0) } ?? [UInt8](repeating: 0, count: 32)
-        switch KeystoreIndex.lookup(path: indexPath, identity: identity, digest: binary) {
+        switch KeystoreIndex.lookup(beside.file(.index), identity: identity, digest: binary) {
         case .absent(let prefix, let maxKeys):
             return Keystore(prefix: prefix, maxKeys: maxKeys)
         case .at(let offset, let length, let prefix, let maxKeys):
@@ -219,7 +246,7 @@ public struct KeystoreFile {
         case nil:
             break
         }
-        let settled = identity.isSettled(now: realTime(), settle: indexSettleTime)
+        let settled = identity.isSettled(now: system.realTime(), settle: system.indexSettleTime)
         return try withContents(fd, size: Int(st.st_size)) { bytes in
             guard settled else { return try decode(bytes, onlyDigest: digest ?? []) }
             let (keystore, entries): (Keystore, [KeystoreIndex.Entry])
@@ -229,7 +256,7 @@ public struct KeystoreFile {
                 throw corrupt(error, in: bytes)
             }
             let index = KeystoreIndex.encode(identity: identity, prefix: keystore.prefix, maxKeys: keystore.maxKeys, entries: entries)
-            KeystoreIndex.write(index, to: indexPath, temporary: temporaryPath())
+            KeystoreIndex.write(index, beside: beside)
             return keystore
         }
     }
@@ -295,19 +322,14 @@ public struct KeystoreFile {
         _ body: (inout Keystore, _ existed: Bool) throws -> T,
         deliver: ((T) -> Bool)? = nil
     ) throws -> T {
-        if initial == nil {
-            // Fail before making a lock file beside a keystore that is not there.
-            var st = stat()
-            if lstat(path, &st) != 0 && errno == ENOENT { throw notFound() }
-        } else {
-            try makeDirectory(directory)
-        }
-        try checkDirectory()
-        let lock = try acquireLock(timeout: lockTimeout)
+        let lock = try lockForWriting(existing: initial == nil, timeout: lockTimeout)
         defer { close(lock) }
 
-        let oldBytes = try readBytes()
+        let old = try readBytesAndStatus()
+        let oldBytes = old?.bytes
         let existed = oldBytes != nil
+        // Under the lock the keystore is the one checked before it, or one its owner wrote.
+        let beside = old.map { self.beside($0.status) } ?? besideNewKeystore()
         var keystore: Keystore
         if let oldBytes {
             keystore = try decode(oldBytes)
@@ -321,27 +343,45 @@ public struct KeystoreFile {
         let changed = keystore != before || !existed
         let delivered = deliver.map { deliver in { deliver(result) } }
         if changed {
-            removeStaleTemporaries()
+            beside.removeStaleTemporaries()
             let bytes = KeystoreCodec.encode(keystore)
-            try bytes.withUnsafeBytes { try write(parts: [$0], beforeCommit: delivered) }
+            try bytes.withUnsafeBytes { try write(parts: [$0], beside: beside, beforeCommit: delivered) }
         } else if let delivered, !delivered() {
             throw KeyCtlError.outputFailed
         }
         return result
     }
 
-    func acquireLock(timeout: Double) throws -> Int32 {
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let e = errno
-            if e == ELOOP {
-                throw KeyCtlError(
-                    .permissionDenied, "lock file \(lockPath) is a symbolic link, which keyctl does not follow",
-                    hint: "remove it; keyctl makes its own")
-            }
-            throw KeyCtlError(.ioError, "cannot create lock file \(lockPath): \(errorText(e))", hint: "the keystore was not changed")
+    /// The checks a writer passes before it makes anything beside the keystore, then
+    /// the lock. `existing`: the keystore must be there (else KEYSTORE_NOT_FOUND, and no
+    /// lock file is made); otherwise a missing keystore's directory is made.
+    /// The keystore must belong to the user keyctl runs as: a trusted owner may be
+    /// read, but its keystore is written only by itself.
+    func lockForWriting(existing: Bool, timeout: Double) throws -> Int32 {
+        if existing {
+            if system.status(ofPath: path, follow: false) == nil && errno == ENOENT { throw notFound() }
+        } else {
+            try makeDirectory(directory)
         }
-        let deadline = monotonic() + timeout
+        try checkDirectory()
+        var beside = besideNewKeystore()
+        if let (fd, st) = try openForReading() {
+            close(fd)
+            guard st.st_uid == system.userID() else {
+                throw KeyCtlError(
+                    .permissionDenied, "keystore \(path) belongs to another user (uid \(st.st_uid)), who alone can change it",
+                    hint: "run the command as that user")
+            }
+            beside = self.beside(st)
+        } else if existing {
+            throw notFound()
+        }
+        return try acquireLock(beside, timeout: timeout)
+    }
+
+    func acquireLock(_ beside: BesideFiles, timeout: Double) throws -> Int32 {
+        let fd = try beside.file(.lock).openOrCreate().fd
+        let deadline = system.monotonic() + timeout
         var pause = 0.002
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = errno
@@ -349,14 +389,14 @@ public struct KeystoreFile {
                 close(fd)
                 throw KeyCtlError(.ioError, "cannot lock \(lockPath): \(errorText(e))")
             }
-            let left = deadline - monotonic()
+            let left = deadline - system.monotonic()
             if left <= 0 {
                 close(fd)
                 throw KeyCtlError(
                     .keystoreBusy, "keystore \(path) is busy: another keyctl held its lock for \(formatSeconds(timeout)) seconds",
                     hint: "try again, or raise KEYCTL_LOCK_TIMEOUT")
             }
-            sleep(min(pause, left))
+            system.sleep(min(pause, left))
             pause = min(pause * 2, 0.05)
         }
         return fd
@@ -364,24 +404,30 @@ public struct KeystoreFile {
 
     // MARK: Writing
 
-    /// Replaces the keystore atomically and durably with `bytes`.
-    public func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try write(parts: [$0]) }
+    /// Replaces the keystore atomically and durably with `bytes`. `beside`: the files
+    /// beside it (whose owner and group the new file gets); by default those of the
+    /// keystore there now.
+    public func write(_ bytes: [UInt8], beside: BesideFiles? = nil) throws {
+        let beside =
+            try beside ?? openForReading().map { fd, st in
+                close(fd)
+                return self.beside(st)
+            } ?? besideNewKeystore()
+        try bytes.withUnsafeBytes { try write(parts: [$0], beside: beside) }
     }
 
     /// Replaces the keystore atomically and durably with `parts`, one after another.
     /// `beforeCommit` runs after the new file is flushed and before the rename; if it
     /// returns false the new file is removed and the call fails with IO_ERROR.
-    func write(parts: [UnsafeRawBufferPointer], beforeCommit: (() -> Bool)? = nil) throws {
-        let temporary = temporaryPath()
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw writeError("cannot create \(temporary)", errno) }
+    func write(parts: [UnsafeRawBufferPointer], beside: BesideFiles, beforeCommit: (() -> Bool)? = nil) throws {
+        let (file, made) = try beside.newTemporary()
+        let temporary = file.path
+        let fd = made.fd
         var ok = false
         defer {
             if !ok { unlink(temporary) }
         }
         do {
-            guard fchmod(fd, 0o600) == 0 else { throw writeError("cannot set the mode of \(temporary)", errno) }
             for part in parts {
                 var written = 0
                 while written < part.count {
@@ -408,12 +454,6 @@ public struct KeystoreFile {
         syncDirectory()
     }
 
-    /// A fresh name for a temporary file beside the keystore, `.NAME.tmp-<random>`:
-    /// the pattern the next writer cleans up if a process dies before its rename.
-    func temporaryPath() -> String {
-        (directory == "." ? "" : directory + "/") + temporaryPrefix + Hex.encode(systemRandomBytes(8))
-    }
-
     func writeError(_ what: String, _ e: Int32) -> KeyCtlError {
         let hint = e == ENOSPC || e == EDQUOT ? "free some disk space; the keystore was not changed" : "the keystore was not changed"
         return KeyCtlError(.ioError, "\(what): \(errorText(e))", hint: hint)
@@ -424,21 +464,6 @@ public struct KeystoreFile {
         guard fd >= 0 else { return }
         _ = fsync(fd)
         close(fd)
-    }
-
-    /// Removes temporary files a crashed writer left behind. Only called under the lock.
-    func removeStaleTemporaries() {
-        guard let dir = opendir(directory) else { return }
-        defer { closedir(dir) }
-        let prefix = temporaryPrefix
-        var stale: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name.hasPrefix(prefix) { stale.append(name) }
-        }
-        for name in stale { unlink((directory == "." ? "" : directory + "/") + name) }
     }
 
     /// `mkdir -p` with mode 0700 for every directory it makes.

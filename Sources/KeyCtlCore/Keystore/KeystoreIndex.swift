@@ -110,15 +110,13 @@ enum KeystoreIndex {
 
     /// The index's answer for `digest` (32 bytes), or nil when there is no usable
     /// index for exactly this version of the keystore.
-    static func lookup(path: String, identity: Identity, digest: [UInt8]) -> Answer? {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+    /// An index that is not keyctl's to use (BesideFile.swift) is gone without.
+    static func lookup(_ file: BesideFile, identity: Identity, digest: [UInt8]) -> Answer? {
+        guard let opened = try? file.openExisting() else { return nil }
+        let fd = opened.fd
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
-            st.st_mode & (S_IWGRP | S_IWOTH) == 0, Int(st.st_size) >= headerSize
-        else { return nil }
-        let size = Int(st.st_size)
+        let size = Int(opened.status.st_size)
+        guard size >= headerSize else { return nil }
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
         defer { munmap(map, size) }
         let bytes = UnsafeRawBufferPointer(start: map, count: size)
@@ -223,14 +221,28 @@ enum KeystoreIndex {
         return sorted
     }
 
+    /// Whether the file at `file`'s path is one keyctl may replace: none, or a file
+    /// that passes the beside-file checks and carries an index magic (of any version).
+    /// A keystore that happens to be called `NAME.index` is never replaced.
+    static func mayReplace(_ file: BesideFile) -> Bool {
+        let there: BesideFile.Opened?
+        do { there = try file.openExisting() } catch { return false }
+        guard let opened = there else { return true }
+        defer { close(opened.fd) }
+        var head = [UInt8](repeating: 0, count: 6)
+        let n = head.withUnsafeMutableBytes { pread(opened.fd, $0.baseAddress!, 6, 0) }
+        return n == 6 && head == Array(magic.prefix(6))
+    }
+
     /// Writes the index beside the keystore: a cache, so no fsync, and any failure
-    /// (read-only directory, full disk) just leaves no index.
-    static func write(_ bytes: [UInt8], to path: String, temporary: String) {
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let ok = writeFully(fd, bytes) && fchmod(fd, 0o600) == 0
-        guard close(fd) == 0, ok, rename(temporary, path) == 0 else {
-            unlink(temporary)
+    /// (read-only directory, full disk, not the keystore's owner, a file at that name
+    /// that is not an index) just leaves no index.
+    static func write(_ bytes: [UInt8], beside: BesideFiles) {
+        let file = beside.file(.index)
+        guard mayReplace(file), let (temporary, made) = try? beside.newTemporary() else { return }
+        let ok = writeFully(made.fd, bytes)
+        guard close(made.fd) == 0, ok, mayReplace(file), rename(temporary.path, file.path) == 0 else {
+            unlink(temporary.path)
             return
         }
     }
