@@ -68,8 +68,8 @@ public struct Context {
     func out(_ text: String) -> Bool { writeStdout(Array(text.utf8)) }
     func err(_ text: String) { _ = writeStderr(Array(text.utf8)) }
 
-    /// A notice for a person, on stderr.
-    func notice(_ text: String) { err("keyctl: \(text)\n") }
+    /// A notice for a person, on stderr: one line, with outside text made safe to show.
+    func notice(_ text: String) { err("keyctl: \(Redaction.shown(text))\n") }
 
     /// Whether to colour output: stdout is a terminal, NO_COLOR is unset, TERM is not dumb.
     var useColor: Bool {

@@ -83,9 +83,10 @@ public struct KeyCtlError: Error, Equatable, CustomStringConvertible {
         "keyctl: " + text
     }
 
-    /// Message and hint in one line, with anything shaped like a key reduced to its hint.
+    /// Message and hint in one line, as a person may see it: anything shaped like a key
+    /// reduced to its hint, control and invisible characters escaped (Redaction.shown).
     public var text: String {
-        Redaction.redactingKeys(in: hint.isEmpty ? message : "\(message); \(hint)")
+        Redaction.shown(hint.isEmpty ? message : "\(message); \(hint)")
     }
 
     /// Standard output could not take the command's data, so the change was not made.

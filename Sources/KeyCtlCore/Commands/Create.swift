@@ -2,10 +2,6 @@ enum CreateCommand {
     static func run(_ options: CreateOptions, _ inv: Invocation) throws -> Int32 {
         let name = options.name
         if let problem = Names.problem(with: name) { throw inv.usage("invalid key name: \(problem)") }
-        // Names are stored and listed in clear; a key pasted as a name would be too.
-        if Redaction.redactingKeys(in: name) != name {
-            throw inv.usage("invalid key name: it contains something shaped like an API key, and names are stored in clear")
-        }
         let permissions = options.permissions.map(Permissions.init) ?? .read
         let environment = options.environment ?? .live
         let expiresAt = try expiry(options, inv)

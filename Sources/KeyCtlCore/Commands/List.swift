@@ -22,7 +22,7 @@ enum ListCommand {
         let rows = records.map { r -> [String] in
             let status = r.status(at: now)
             return [
-                r.id, r.name, r.environment.rawValue, r.permissions.names.joined(separator: ","), status.rawValue,
+                r.id, Redaction.shown(r.name), r.environment.rawValue, r.permissions.names.joined(separator: ","), status.rawValue,
                 RFC3339.format(r.createdAt), inv.time(r.expiresAt, none: "never"), inv.time(r.lastUsedAt, none: "never"),
             ]
         }

@@ -8,7 +8,7 @@ enum ShowCommand {
         }
         let fields: [(String, String)] = [
             ("id", record.id),
-            ("name", record.name),
+            ("name", Redaction.shown(record.name)),
             ("hint", record.hint),
             ("environment", record.environment.rawValue),
             ("permissions", record.permissions.names.joined(separator: ",")),

@@ -93,7 +93,7 @@ enum VerifyCommand {
             w.key("code")
             w.string(code.rawValue)
             w.key("message")
-            w.string(Redaction.redactingKeys(in: message))
+            w.string(Redaction.shown(message))
             w.raw("}\n")
             _ = inv.context.writeStdout(w.bytes)
         } else {

@@ -135,12 +135,39 @@ public struct Keystore: Equatable, Sendable {
 public enum Names {
     public static let maxLength = 100
 
-    /// Nil when `name` is acceptable, else why not.
-    public static func problem(with name: String) -> String? {
-        if name.isEmpty { return "a key name cannot be empty" }
-        if name.count > maxLength { return "a key name has at most \(maxLength) characters (this one has \(name.count))" }
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            return "a key name cannot contain control characters"
+    /// Nil when `text` is acceptable as a new name (or, with `field` "description",
+    /// `maxLength` 500 and `allowEmpty`, a description), else why not (SPEC §4):
+    /// the stored rules of `storedProblem`, plus not only spaces, no invisible or
+    /// direction-changing character, nothing shaped like a secret.
+    public static func problem(
+        with text: String, field: String = "key name", maxLength: Int = Names.maxLength, allowEmpty: Bool = false
+    ) -> String? {
+        if let problem = storedProblem(with: text, field: field, maxLength: maxLength, allowEmpty: allowEmpty) { return problem }
+        if text.isEmpty { return nil }
+        if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { return "a \(field) cannot be only spaces" }
+        if let invisible = text.unicodeScalars.first(where: Redaction.isInvisible) {
+            let shown = Redaction.escapingInvisibles(in: String(invisible))
+            return "a \(field) cannot contain invisible or direction-changing characters such as \(shown)"
+        }
+        // Names are stored and listed in clear; a key (or a piece of one) pasted as a name would be too.
+        if Redaction.looksSecret(text) {
+            return "a \(field) cannot contain something shaped like an API key "
+                + "(\(Redaction.secretRunLength) or more letters and digits in a row), and it is stored in clear"
+        }
+        return nil
+    }
+
+    /// The rules a name (or description) read from a keystore must keep, or the keystore
+    /// is KEYSTORE_CORRUPT: not empty, not too long, no control characters. Names that
+    /// keyctl 1.0 accepted (only spaces, invisible characters, long runs of letters) are
+    /// still read, and shown escaped and redacted (Redaction.shown).
+    public static func storedProblem(
+        with text: String, field: String = "key name", maxLength: Int = Names.maxLength, allowEmpty: Bool = false
+    ) -> String? {
+        if text.isEmpty { return allowEmpty ? nil : "a \(field) cannot be empty" }
+        if text.count > maxLength { return "a \(field) has at most \(maxLength) characters (this one has \(text.count))" }
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "a \(field) cannot contain control characters"
         }
         return nil
     }

@@ -215,7 +215,9 @@ public enum KeystoreCodec {
             let expected = reader.bytes.count / 256 + 16
             var ids = RangeSet(expectedCount: expected)
             var digests = RangeSet(expectedCount: expected)
-            var names = Set<[UInt8]>()
+            // Compared as Swift strings: equal under Unicode canonical equivalence (NFC and
+            // NFD spellings of one name are one name), as `create` compares them.
+            var names = Set<String>()
             try reader.expect(UInt8(ascii: "["), "'[' after \"keys\":")
             var first = true
             while try reader.nextElement(&first) {
@@ -223,7 +225,7 @@ public enum KeystoreCodec {
                 let raw = try record()
                 if !ids.insert(raw.id.range, in: reader.bytes) { throw fault("duplicate id '\(reader.text(raw.id))'", at: start) }
                 if !digests.insert(raw.digest.range, in: reader.bytes) { throw fault("duplicate digest '\(reader.text(raw.digest))'", at: start) }
-                if !raw.revoked && !names.insert(reader.unescaped(raw.name)).inserted {
+                if !raw.revoked && !names.insert(String(decoding: reader.unescaped(raw.name), as: UTF8.self)).inserted {
                     throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
                 }
                 if entries != nil {
@@ -281,8 +283,8 @@ public enum KeystoreCodec {
                 case 4 where reader.equals(field, "name"):
                     guard name == nil else { throw twice() }
                     let t = try reader.string()
-                    if t.hasEscapes || t.range.count > Names.maxLength || containsControlBytes(t.range) {
-                        if let problem = Names.problem(with: reader.text(t)) { throw fault(problem, at: at) }
+                    if t.hasEscapes || t.range.isEmpty || t.range.count > Names.maxLength || containsControlBytes(t.range) {
+                        if let problem = Names.storedProblem(with: reader.text(t)) { throw fault(problem, at: at) }
                     }
                     name = t
                 case 6 where reader.equals(field, "digest"):
