@@ -142,7 +142,7 @@ _keyctl_options()
     create) _keyctl_compreply --permissions --env --expires-in --expires-at --format ;;
     list) _keyctl_compreply --status --expiring-within ;;
     rotate) _keyctl_compreply --grace --expires-in --expiring-within --format ;;
-    verify) _keyctl_compreply --from-env --require ;;
+    verify) _keyctl_compreply --from-env --require --no-stamp --batch ;;
     esac
     _keyctl_compreply --keystore --json -h --help --version
 }

@@ -138,6 +138,8 @@ complete -c keyctl -n '__keyctl_using rotate' -l expiring-within -x -d 'rotate e
 complete -c keyctl -n '__keyctl_using rotate' -l format -x -a 'raw bearer basic x-api-key env' -d 'print the key as raw (default), bearer, basic, x-api-key or env'
 complete -c keyctl -n '__keyctl_using verify' -l from-env -x -d 'read the key from the environment variable VAR'
 complete -c keyctl -n '__keyctl_using verify' -l require -x -a '(__keyctl_list read write admin webhook)' -d 'fail with FORBIDDEN unless the key has this permission'
+complete -c keyctl -n '__keyctl_using verify' -l no-stamp -d 'do not record this check as a use of the key'
+complete -c keyctl -n '__keyctl_using verify' -l batch -d 'answer each line of standard input with one line of JSON'
 complete -c keyctl -n '__keyctl_argument key' -a '(__keyctl_keys)'
 complete -c keyctl -n '__keyctl_argument shell' -a 'bash zsh fish'
 complete -c keyctl -n '__keyctl_argument command' -a init -d 'create an empty keystore'

@@ -213,13 +213,15 @@ public enum CommandTable {
         .make(
             .verify, VerifyOptions.self, summary: "check a key; the exit status tells the answer",
             discussion:
-                "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden.",
+                "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. The key may also come as any header 'create --format' prints. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden. --batch answers every line of standard input with a line of JSON and exits 0 at its end.",
             arguments: [.optional("KEY", .apiKey, \.key, .string("KEY"), help: "the API key (prefer standard input or --from-env)")],
             options: [
                 .value("from-env", \.fromEnv, .string("VAR"), help: "read the key from the environment variable VAR"),
                 .list(
                     "require", \.require, metavar: "PERMISSION",
                     help: "fail with FORBIDDEN unless the key has this permission (admin implies all)"),
+                .flag("no-stamp", \.noStamp, help: "do not record this check as a use of the key (last_used_at)"),
+                .flag("batch", \.batch, help: "answer each line of standard input with one line of JSON"),
             ],
             run: VerifyCommand.run),
         .make(
@@ -299,6 +301,8 @@ public struct VerifyOptions: CommandOptions {
     public var key: String?
     public var fromEnv: String?
     public var require: [Permission]?
+    public var noStamp = false
+    public var batch = false
     public init() {}
 }
 

@@ -15,6 +15,9 @@ public struct Context {
     public var randomBytes: (Int) -> [UInt8]
     /// The first line of standard input, without its line ending; nil at end of input.
     public var readLine: () -> String?
+    /// Reads standard input into the buffer (`verify --batch`): the count, 0 at its end,
+    /// -1 on an error. Tests that do not set it have an empty standard input.
+    public var readInput: (UnsafeMutableRawBufferPointer) -> Int = { _ in 0 }
     /// Each returns false when the bytes could not be written.
     public var writeStdout: ([UInt8]) -> Bool
     public var writeStderr: ([UInt8]) -> Bool
@@ -54,7 +57,7 @@ public struct Context {
     /// (a key that cannot be delivered is never kept).
     public static func process() -> Context {
         let closed = StandardStreams.reopenClosed()
-        return Context(
+        var context = Context(
             environment: { name in getenv(name).map { String(cString: $0) } },
             now: { Timestamp(time(nil)) },
             randomBytes: systemRandomBytes,
@@ -63,6 +66,16 @@ public struct Context {
             writeStderr: { closed.stderr ? false : writeFully(2, $0) },
             stdoutIsTerminal: !closed.stdout && isatty(1) == 1
         )
+        context.readInput = { closed.stdin ? 0 : readStandardInput($0) }
+        return context
+    }
+
+    static func readStandardInput(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        while true {
+            let n = read(0, buffer.baseAddress, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            return n
+        }
     }
 
     func out(_ text: String) -> Bool { writeStdout(Array(text.utf8)) }

@@ -4,54 +4,107 @@
 // version of the file (KeystoreIndex.swift), it reads only that record. It never
 // writes the keystore: last-used times go to the usage file (UsageFile.swift), at
 // most once a minute per key, best effort and never at the cost of the answer.
+//
+// One judgement (`judge`) serves the single answer and every line of `--batch`
+// (VerifyBatch.swift); they differ only in how they find a record and print.
 
 enum VerifyCommand {
     /// last_used_at is kept to this precision, so a hot verify path rarely writes.
     static let stampInterval: Int64 = 60
 
+    /// One answer: valid when `code` is nil. `record` is the key's, when keyctl knew it.
+    struct Answer {
+        var code: ErrorCode?
+        var message: String = ""
+        var hint: String = ""
+        var record: KeyRecord?
+
+        var exitStatus: Int32 { code?.exitStatus ?? 0 }
+    }
+
+    /// Where `judge` looks a key up: the keystore's prefix and the record with this
+    /// digest (64 lowercase hex), if any. Called with nil for a key that did not parse,
+    /// so a missing or corrupt keystore is still the louder problem.
+    typealias Lookup = (_ digest: String?) throws -> (prefix: String, record: KeyRecord?)
+
     static func run(_ options: VerifyOptions, _ inv: Invocation) throws -> Int32 {
         let required = Permissions(options.require ?? [])
-        let text = try presentedKey(options, inv)
-        guard !text.isEmpty else {
-            return answer(inv, .missingAPIKey, "no key given", hint: "pipe the key on standard input, or use --from-env VAR")
-        }
+        let stamping = !options.noStamp
+        if options.batch { return try VerifyBatch.run(options, inv, required: required, stamping: stamping) }
+        let text = try presentedText(options, inv)
         let file = try inv.keystoreFile()
+        let answer = try judge(text, required: required, now: inv.now, inv: inv) { digest in
+            let keystore = try file.lookup(digest: digest.map { Array($0.utf8) })
+            return (keystore.prefix, keystore.keys.first)
+        }
+        if answer.code == nil, let record = answer.record, stamping {
+            stamp(record, in: file, now: inv.now)
+        }
+        if inv.json {
+            try inv.output(json(answer))
+        } else if let code = answer.code {
+            inv.context.err(KeyCtlError(code, answer.message, hint: answer.hint).description + "\n")
+        } else if let record = answer.record {
+            try inv.output(
+                "valid: \(inv.describe(record)), \(record.environment.rawValue), \(record.permissions.names.joined(separator: ",")), expires \(inv.time(record.expiresAt, none: "never"))\n"
+            )
+        }
+        return answer.exitStatus
+    }
+
+    /// The answer for one presented text (trimmed): the key or any form PresentedKey reads.
+    static func judge(_ text: String, required: Permissions, now: Timestamp, inv: Invocation, lookup: Lookup) throws -> Answer {
+        guard !text.isEmpty else {
+            return Answer(code: .missingAPIKey, message: "no key given", hint: "pipe the key on standard input, or use --from-env VAR")
+        }
         let key: APIKey
-        switch APIKey.parse(text) {
+        switch PresentedKey.unwrap(text).map(APIKey.parse) ?? .failure(.malformed) {
         case .failure(.malformed):
-            // Still read the keystore: a missing or corrupt one is the louder problem.
-            _ = try file.lookup(digest: nil)
-            return answer(inv, .invalidAPIKey, "the key is malformed (expected PREFIX_ENV_BODY)")
+            _ = try lookup(nil)
+            return Answer(
+                code: .invalidAPIKey,
+                message: "the key is malformed (expected PREFIX_ENV_BODY, or a header 'keyctl create --format' prints)")
         case .failure(.badChecksum):
-            _ = try file.lookup(digest: nil)
-            return answer(inv, .invalidAPIKey, "the key's checksum does not match: it was mistyped or altered")
+            _ = try lookup(nil)
+            return Answer(code: .invalidAPIKey, message: "the key's checksum does not match: it was mistyped or altered")
         case .success(let parsed):
             key = parsed
         }
-        let digest = key.digest
-        let keystore = try file.lookup(digest: Array(digest.utf8))
-        guard key.prefix == keystore.prefix, let record = keystore.keys.first else {
-            return answer(inv, .invalidAPIKey, "the key is not known to this keystore")
+        let (prefix, found) = try lookup(key.digest)
+        guard key.prefix == prefix, let record = found else {
+            return Answer(code: .invalidAPIKey, message: "the key is not known to this keystore")
         }
-        let now = inv.now
+        let who = inv.describe(record)
         switch record.status(at: now) {
         case .revoked:
-            let why = record.rotatedTo != nil ? "its rotation grace ended" : "it was revoked"
-            return answer(inv, .revokedAPIKey, "\(inv.describe(record)) is no longer valid: \(why) at \(RFC3339.format(record.revokedAt!))")
+            let why = record.rotatedTo.map { "it was rotated to \($0) and stopped verifying" } ?? "it was revoked"
+            return Answer(
+                code: .revokedAPIKey, message: "\(who) is no longer valid: \(why) at \(RFC3339.format(record.revokedAt!))",
+                record: record)
         case .expired:
-            return answer(inv, .expiredAPIKey, "\(inv.describe(record)) expired at \(RFC3339.format(record.expiresAt!))")
+            return Answer(code: .expiredAPIKey, message: "\(who) expired at \(RFC3339.format(record.expiresAt!))", record: record)
         case .active, .retiring:
             break
         }
         if !record.permissions.grants(required) {
-            return answer(
-                inv, .forbidden,
-                "\(inv.describe(record)) lacks the \(required.subtracting(record.permissions).names.joined(separator: ", ")) permission")
+            let missing = required.subtracting(record.permissions).names.joined(separator: ", ")
+            return Answer(code: .forbidden, message: "\(who) lacks the \(missing) permission", record: record)
         }
-        stamp(record, in: file, now: now)
-        if inv.json {
-            var w = JSONWriter()
-            w.raw("{\"valid\":true")
+        return Answer(code: nil, record: record)
+    }
+
+    /// The --json answer (one line), with `"line":N` first in a batch.
+    static func json(_ answer: Answer, line: Int? = nil) -> [UInt8] {
+        var w = JSONWriter()
+        w.raw("{")
+        if let line {
+            w.key("line", first: true)
+            w.integer(line)
+            w.raw(",")
+        }
+        guard let code = answer.code else {
+            let record = answer.record!
+            w.raw("\"valid\":true")
             w.key("id")
             w.string(record.id)
             w.key("name")
@@ -63,17 +116,30 @@ enum VerifyCommand {
             w.key("expires_at")
             w.time(record.expiresAt)
             w.raw("}\n")
-            try inv.output(w.bytes)
-        } else {
-            try inv.output(
-                "valid: \(inv.describe(record)), \(record.environment.rawValue), \(record.permissions.names.joined(separator: ",")), expires \(inv.time(record.expiresAt, none: "never"))\n"
-            )
+            return w.bytes
         }
-        return 0
+        w.raw("\"valid\":false")
+        w.key("code")
+        w.string(code.rawValue)
+        w.key("message")
+        w.string(Redaction.shown(answer.message))
+        // A key keyctl recognised (expired, revoked, forbidden) says which it was.
+        if let record = answer.record {
+            w.key("id")
+            w.string(record.id)
+            w.key("name")
+            w.string(record.name)
+            w.key("expires_at")
+            w.time(record.expiresAt)
+            w.key("revoked_at")
+            w.time(record.revokedAt)
+        }
+        w.raw("}\n")
+        return w.bytes
     }
 
-    /// The key from the argument, --from-env, or the first line of standard input, trimmed.
-    static func presentedKey(_ options: VerifyOptions, _ inv: Invocation) throws -> String {
+    /// The text from the argument, --from-env, or the first line of standard input, trimmed.
+    static func presentedText(_ options: VerifyOptions, _ inv: Invocation) throws -> String {
         let argument = options.key
         let variable = options.fromEnv
         if argument != nil && variable != nil { throw inv.usage("give the key as an argument or with --from-env, not both") }
@@ -85,25 +151,9 @@ enum VerifyCommand {
         return (inv.context.readLine() ?? "").trimmingSpaces()
     }
 
-    /// Prints a negative answer (never the key) and returns its exit status.
-    static func answer(_ inv: Invocation, _ code: ErrorCode, _ message: String, hint: String = "") -> Int32 {
-        if inv.json {
-            var w = JSONWriter()
-            w.raw("{\"valid\":false")
-            w.key("code")
-            w.string(code.rawValue)
-            w.key("message")
-            w.string(Redaction.shown(message))
-            w.raw("}\n")
-            _ = inv.context.writeStdout(w.bytes)
-        } else {
-            inv.context.err(KeyCtlError(code, message, hint: hint).description + "\n")
-        }
-        return code.exitStatus
-    }
-
-    /// Appends a stamp to the usage file unless the keystore or the usage file's
-    /// recent stamps already have one from the last minute. Never touches the keystore.
+    /// The one place verify records a use: a stamp appended to the usage file unless
+    /// the keystore or the usage file's recent stamps already have one from the last
+    /// minute. Never touches the keystore.
     static func stamp(_ record: KeyRecord, in file: KeystoreFile, now: Timestamp) {
         func recent(_ last: Timestamp?) -> Bool { last.map { now - $0 < stampInterval && now >= $0 } ?? false }
         guard !recent(record.lastUsedAt), let prefix = UsageFile.Prefix(hex: record.digest.utf8) else { return }
