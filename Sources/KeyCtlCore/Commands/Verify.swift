@@ -77,7 +77,8 @@ enum VerifyCommand {
         let who = inv.describe(record)
         switch record.status(at: now) {
         case .revoked:
-            let why = record.rotatedTo.map { "it was rotated to \($0) and stopped verifying" } ?? "it was revoked"
+            // Without the new key's record keyctl cannot tell a grace of zero from one that ran out.
+            let why = record.rotatedTo.map { "it was rotated to \($0); its grace ended" } ?? "it was revoked"
             return Answer(
                 code: .revokedAPIKey, message: "\(who) is no longer valid: \(why) at \(RFC3339.format(record.revokedAt!))",
                 record: record)
