@@ -4,7 +4,8 @@
 // - Each line is answered against the keystore as it is when the line is read: before
 //   every line one stat(2) of the keystore is compared with the version in memory, and a
 //   changed file (keyctl replaces it by rename) is read again in full, with every check
-//   `load` makes. A revoke is therefore seen from the next line on.
+//   `load` makes. A revoke is therefore seen from the next line on. Stamps go to the
+//   usage file (VerifyCommand.stamp), never the keystore, so they cause no re-read.
 // - Memory is bounded: input goes through one fixed buffer; a line longer than
 //   `maximumInputLine` is skipped to its end without being kept, and answered malformed.
 // - A keystore that cannot be read ends the batch with the usual error and exit status;
