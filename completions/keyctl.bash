@@ -220,10 +220,12 @@ _keyctl()
             return
         fi
     fi
+    # Options only for a word that starts with a dash: after the last
+    # argument an empty word gets nothing, not a `-` common to every option.
     if [[ -z $cmd ]]; then
         _keyctl_compreply init create list show revoke rotate verify completions help
-    elif ! _keyctl_argument "$cmd" "$npos"; then
-        [[ -z $dashdash ]] && _keyctl_options "$cmd"
+    else
+        _keyctl_argument "$cmd" "$npos"
     fi
     declare -F __ltrim_colon_completions >/dev/null 2>&1 && __ltrim_colon_completions "$cur"
     return 0

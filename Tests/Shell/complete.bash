@@ -28,12 +28,23 @@ spec=$(complete -p keyctl 2>/dev/null) ||
 func=${BASH_REMATCH[1]}
 
 # Readline's split: blanks separate words, and each run of the other
-# COMP_WORDBREAKS characters (= and : here) is a word of its own.
+# COMP_WORDBREAKS characters (= and : here) is a word of its own; a backslash
+# or quotes keep a blank inside the word (`deploy\ bot`, `'deploy bot'`).
 COMP_WORDS=()
-word= breaks=
+word= breaks= q=
 for ((i = 0; i < ${#line}; i++)); do
     c=${line:i:1}
-    if [[ $c == [[:blank:]] ]]; then
+    if [[ -n $q || $c == [\\\'\"] ]]; then
+        [[ -n $breaks ]] && COMP_WORDS+=("$breaks")
+        breaks=
+        if [[ -z $q && $c == '\' ]]; then
+            word+=$c${line:i+1:1}
+            i=$((i + 1))
+            continue
+        fi
+        if [[ $c == "$q" ]]; then q=; elif [[ -z $q ]]; then q=$c; fi
+        word+=$c
+    elif [[ $c == [[:blank:]] ]]; then
         [[ -n $word ]] && COMP_WORDS+=("$word")
         [[ -n $breaks ]] && COMP_WORDS+=("$breaks")
         word= breaks=

@@ -109,6 +109,20 @@ run_cases() {
     expect 'keyctl --keystore ~/store/keystore.json show h' home
     [[ ! -e $tmp/pwned ]] || fail "a key name was run as a command"
 
+    # Issue 8 item 20: after a command's last argument an empty word completes to
+    # nothing (1.0 offered every option, and bash and zsh inserted their common
+    # `-`); options come after a dash.
+    KEYCTL_KEYSTORE=$keystore expect 'keyctl show alpha '
+    KEYCTL_KEYSTORE=$keystore expect 'keyctl show deploy\ bot '
+    KEYCTL_KEYSTORE=$keystore expect "keyctl show 'deploy bot' "
+    KEYCTL_KEYSTORE=$keystore expect 'keyctl rotate alpha '
+    KEYCTL_KEYSTORE=$keystore expect 'keyctl completions bash '
+    expect 'keyctl list '
+    expect 'keyctl init '
+    KEYCTL_KEYSTORE=$keystore expect 'keyctl show deploy\ bot --j' --json
+    expect 'keyctl list --s' --status
+    KEYCTL_KEYSTORE=$keystore expect 'keyctl revoke alpha ' alpha "$keyq"
+
     # No keystore, or one that is not keyctl JSON: no names, and not a word on stderr.
     expect 'keyctl revoke '
     expect "keyctl --keystore $tmp/nowhere/keystore.json show "

@@ -269,10 +269,12 @@ public enum Completions {
                         return
                     fi
                 fi
+                # Options only for a word that starts with a dash: after the last
+                # argument an empty word gets nothing, not a `-` common to every option.
                 if [[ -z $cmd ]]; then
                     _keyctl_compreply \#(words(commandNames))
-                elif ! _keyctl_argument "$cmd" "$npos"; then
-                    [[ -z $dashdash ]] && _keyctl_options "$cmd"
+                else
+                    _keyctl_argument "$cmd" "$npos"
                 fi
                 declare -F __ltrim_colon_completions >/dev/null 2>&1 && __ltrim_colon_completions "$cur"
                 return 0
@@ -305,6 +307,11 @@ public enum Completions {
             # zsh completion for keyctl.
             # Generated from keyctl's command table by `keyctl completions zsh`; do not edit.
             # Install as _keyctl in a directory of $fpath, before compinit runs.
+
+            # Past a command's last argument: nothing to insert.
+            _keyctl_nothing() {
+              _message 'no more arguments'
+            }
 
             _keyctl_commands() {
               local -a commands=(
@@ -367,6 +374,12 @@ public enum Completions {
                 let isLast = index == command.arguments.count - 1
                 let colons = isLast && argument.isRepeated ? "*:" : argument.isOptional ? "::" : ":"
                 out += "        \(zshQuote(colons + argument.name + ":" + zshAction(action(for: argument)))) \\\n"
+            }
+            // Past the last argument, a word that does not start with a dash gets
+            // nothing: without this rest spec _arguments offers the options, and zsh
+            // inserts the `-` they have in common.
+            if command.arguments.last?.isRepeated != true {
+                out += "        '*: :_keyctl_nothing' \\\n"
             }
             out += "        && ret=0 ;;\n"
         }
