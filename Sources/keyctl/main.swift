@@ -2,8 +2,8 @@ import KeyCtlCore
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Musl)
-    import Musl
+#else
+    #error("keyctl is built and tested with Glibc only (see README, Portability)")
 #endif
 
 // A closed pipe or a file-size limit must be an error we report (and, for a new key,
