@@ -18,8 +18,8 @@
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Musl)
-    import Musl
+#else
+    #error("keyctl is built and tested with Glibc only (see README, Portability)")
 #endif
 
 /// Who the files beside a keystore belong to, and the mode they are made with.
