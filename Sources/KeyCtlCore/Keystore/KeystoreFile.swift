@@ -233,11 +233,12 @@ public struct KeystoreFile {
         let beside = self.beside(st)
         let identity = KeystoreIndex.Identity(st)
         let binary = digest.flatMap { Hex.decode($0) } ?? [UInt8](repeating: 0, count: 32)
-        switch KeystoreIndex.lookup(beside.file(.index), identity: identity, digest: binary) {
+        switch KeystoreIndex.lookup(beside.file(.index), keystore: fd, identity: identity, digest: binary) {
         case .absent(let prefix, let maxKeys):
             return Keystore(prefix: prefix, maxKeys: maxKeys)
-        case .at(let offset, let length, let prefix, let maxKeys):
-            if let record = readRecord(fd, offset: offset, length: length), let digest,
+        case .at(let offset, let length, let fingerprint, let prefix, let maxKeys):
+            // The record as it is now, and only if its bytes are the ones indexed.
+            if let record = readRecord(fd, offset: offset, length: length, fingerprint: fingerprint), let digest,
                 constantTimeEqual(record.digest.utf8, digest)
             {
                 return Keystore(prefix: prefix, maxKeys: maxKeys, keys: [record])
@@ -255,8 +256,11 @@ public struct KeystoreFile {
             } catch {
                 throw corrupt(error, in: bytes)
             }
-            let index = KeystoreIndex.encode(identity: identity, prefix: keystore.prefix, maxKeys: keystore.maxKeys, entries: entries)
-            KeystoreIndex.write(index, beside: beside)
+            if let index = KeystoreIndex.encode(
+                identity: identity, prefix: keystore.prefix, maxKeys: keystore.maxKeys, entries: entries, contents: bytes)
+            {
+                KeystoreIndex.write(index, beside: beside)
+            }
             return keystore
         }
     }
@@ -269,11 +273,11 @@ public struct KeystoreFile {
         return UsageFile(keystore: path, owner: owner)
     }
 
-    func readRecord(_ fd: Int32, offset: Int, length: Int) -> KeyRecord? {
+    func readRecord(_ fd: Int32, offset: Int, length: Int, fingerprint: UInt64) -> KeyRecord? {
         guard length <= 1 << 20 else { return nil }
         var bytes = [UInt8](repeating: 0, count: length)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, length, off_t(offset)) }
-        guard n == length else { return nil }
+        guard n == length, bytes.withUnsafeBytes({ KeystoreIndex.fingerprint($0) }) == fingerprint else { return nil }
         return try? bytes.withUnsafeBufferPointer { buffer in try KeystoreCodec.decodeRecord(buffer) }
     }
 

@@ -15,11 +15,27 @@
 // say where to look, or that no record has the digest. Each entry carries its own
 // CRC-32, so a damaged entry makes the index unusable rather than wrong.
 //
-// Layout (little-endian): 96-byte header
-//   0 magic "KCTLIX01" | 8 dev | 16 ino | 24 size | 32 mtime s | 40 mtime ns
+// An edit through a shared writable mapping (mmap MAP_SHARED) changes the file's
+// bytes without a new mtime or ctime once the page is dirty, so the identity alone
+// cannot see it (issue 8 item 6). So the index also keeps a 64-bit fingerprint of
+// every record's bytes and of the file's framing: the first line (version, prefix,
+// key limit, the audit log's head) and everything after the last record. Before an
+// answer is given from the index, the framing is read again and compared, and for a
+// hit so is the one record the answer is about. What that guarantees: an answer from
+// the index is the answer the full read would give about that record and those
+// settings, as the file is now. What it does not: an edit through a mapping to
+// *another* record (a byte of nonsense, say) is found only by the next full read,
+// which happens when the file's identity next changes. The fingerprint is not a
+// cryptographic hash; only someone who can write the keystore can make such an edit.
+//
+// Layout (little-endian): 128-byte header
+//   0 magic "KCTLIX02" | 8 dev | 16 ino | 24 size | 32 mtime s | 40 mtime ns
 //   48 ctime s | 56 ctime ns | 64 max_keys | 72 count | 80 prefix length (1) +
-//   prefix (≤ 10) | 92 CRC-32 of bytes 0..<92
-// then `count` 48-byte entries: digest (32) | offset (8) | length (4) | CRC-32 (4).
+//   prefix (≤ 10) | 92 first line's length (4) | 96 its fingerprint (8) |
+//   104 where the tail starts (8) | 112 the tail's fingerprint (8) | 120 zero (4) |
+//   124 CRC-32 of bytes 0..<124
+// then `count` 56-byte entries: digest (32) | offset (8) | fingerprint (8) |
+// length (4) | CRC-32 of the 52 bytes before it (4).
 
 #if canImport(Glibc)
     import Glibc
@@ -28,9 +44,69 @@
 #endif
 
 enum KeystoreIndex {
-    static let magic: [UInt8] = Array("KCTLIX01".utf8)
-    static let headerSize = 96
-    static let entrySize = 48
+    static let magic: [UInt8] = Array("KCTLIX02".utf8)
+    /// What every version of the index starts with: a file keyctl may replace.
+    static let family: [UInt8] = Array("KCTLIX".utf8)
+    static let headerSize = 128
+    static let entrySize = 56
+    /// The framing is re-read on every lookup; a keystore whose first line or tail is
+    /// longer than this gets no index.
+    static let maximumFraming = 64 << 10
+
+    /// A cheap 64-bit fingerprint of `bytes` (eight bytes a step, multiply and fold).
+    static func fingerprint(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(bytes.count)
+        func mix(_ w: UInt64) {
+            h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+        }
+        var i = 0
+        while i + 8 <= bytes.count {
+            mix(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            i += 8
+        }
+        var last: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count {
+            last |= UInt64(bytes[i]) << shift
+            shift += 8
+            i += 1
+        }
+        mix(last)
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        return h ^ (h >> 32)
+    }
+
+    /// The parts of the keystore outside its records that an answer depends on.
+    struct Framing: Equatable {
+        var headLength: Int, head: UInt64
+        var tailStart: Int, tail: UInt64
+
+        /// Of a keystore's bytes, whose records end at `recordsEnd` (0: no records).
+        init?(_ bytes: UnsafeRawBufferPointer, recordsEnd: Int) {
+            headLength = (bytes.firstIndex(of: 0x0a) ?? (bytes.count - 1)) + 1
+            tailStart = max(recordsEnd, headLength)
+            guard headLength <= maximumFraming, tailStart <= bytes.count, bytes.count - tailStart <= maximumFraming else { return nil }
+            head = fingerprint(UnsafeRawBufferPointer(rebasing: bytes[0..<headLength]))
+            tail = fingerprint(UnsafeRawBufferPointer(rebasing: bytes[tailStart...]))
+        }
+
+        init(headLength: Int, head: UInt64, tailStart: Int, tail: UInt64) {
+            (self.headLength, self.head, self.tailStart, self.tail) = (headLength, head, tailStart, tail)
+        }
+
+        /// Whether the keystore open at `fd` (of `size` bytes) still has this framing.
+        func matches(_ fd: Int32, size: Int) -> Bool {
+            guard headLength <= size, tailStart <= size, size - tailStart <= maximumFraming else { return false }
+            func print(_ offset: Int, _ count: Int) -> UInt64? {
+                var bytes = [UInt8](repeating: 0, count: count)
+                let n = count == 0 ? 0 : bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, count, off_t(offset)) }
+                guard n == count else { return nil }
+                return bytes.withUnsafeBytes { fingerprint($0) }
+            }
+            return print(0, headLength) == head && print(tailStart, size - tailStart) == tail
+        }
+    }
 
     /// What identifies one version of the keystore file.
     struct Identity: Equatable {
@@ -102,16 +178,17 @@ enum KeystoreIndex {
     enum Answer: Equatable {
         /// No record has the digest.
         case absent(prefix: String, maxKeys: Int)
-        /// The record with the digest is at this byte range.
-        case at(offset: Int, length: Int, prefix: String, maxKeys: Int)
+        /// The record with the digest is at this byte range, and had this fingerprint.
+        case at(offset: Int, length: Int, fingerprint: UInt64, prefix: String, maxKeys: Int)
     }
 
     // MARK: Reading
 
     /// The index's answer for `digest` (32 bytes), or nil when there is no usable
     /// index for exactly this version of the keystore.
-    /// An index that is not keyctl's to use (BesideFile.swift) is gone without.
-    static func lookup(_ file: BesideFile, identity: Identity, digest: [UInt8]) -> Answer? {
+    /// An index that is not keyctl's to use (BesideFile.swift) is gone without, and so
+    /// is one whose framing no longer matches the keystore open at `keystore`.
+    static func lookup(_ file: BesideFile, keystore: Int32, identity: Identity, digest: [UInt8]) -> Answer? {
         guard let opened = try? file.openExisting() else { return nil }
         let fd = opened.fd
         defer { close(fd) }
@@ -120,14 +197,27 @@ enum KeystoreIndex {
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
         defer { munmap(map, size) }
         let bytes = UnsafeRawBufferPointer(start: map, count: size)
-        return answer(in: bytes, identity: identity, digest: digest)
+        guard let answer = answer(in: bytes, identity: identity, digest: digest), let framing = framing(in: bytes),
+            framing.matches(keystore, size: Int(identity.size))
+        else { return nil }
+        return answer
+    }
+
+    /// The framing an index recorded (its header already checked by `answer`).
+    static func framing(in bytes: UnsafeRawBufferPointer) -> Framing? {
+        guard bytes.count >= headerSize else { return nil }
+        func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        let headLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 92, as: UInt32.self)))
+        let tailStart = Int(truncatingIfNeeded: u64(104))
+        guard tailStart >= 0 else { return nil }
+        return Framing(headLength: headLength, head: u64(96), tailStart: tailStart, tail: u64(112))
     }
 
     static func answer(in bytes: UnsafeRawBufferPointer, identity: Identity, digest: [UInt8]) -> Answer? {
         guard bytes.count >= headerSize, digest.count == 32, bytes.prefix(8).elementsEqual(magic) else { return nil }
         func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
         func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
-        guard u32(92) == CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<92])) else { return nil }
+        guard u32(124) == CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<124])) else { return nil }
         let stored = (
             device: u64(8), inode: u64(16), size: u64(24), mtime: (Int64(bitPattern: u64(32)), Int64(bitPattern: u64(40))),
             ctime: (Int64(bitPattern: u64(48)), Int64(bitPattern: u64(56)))
@@ -151,13 +241,13 @@ enum KeystoreIndex {
             let mid = (low + high) / 2
             let at = headerSize + mid * entrySize
             let entry = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + entrySize)])
-            guard u32(at + 44) == CRC32.checksum(UnsafeRawBufferPointer(rebasing: entry[0..<44])) else { return nil }
+            guard u32(at + 52) == CRC32.checksum(UnsafeRawBufferPointer(rebasing: entry[0..<52])) else { return nil }
             let order = digest.withUnsafeBytes { memcmp($0.baseAddress!, entry.baseAddress!, 32) }
             if order == 0 {
                 let offset = Int(truncatingIfNeeded: u64(at + 32))
-                let length = Int(u32(at + 40))
+                let length = Int(u32(at + 48))
                 guard offset >= 0, length > 0, UInt64(offset) + UInt64(length) <= identity.size else { return nil }
-                return .at(offset: offset, length: length, prefix: prefix, maxKeys: maxKeys)
+                return .at(offset: offset, length: length, fingerprint: u64(at + 40), prefix: prefix, maxKeys: maxKeys)
             }
             if order < 0 { high = mid } else { low = mid + 1 }
         }
@@ -166,7 +256,13 @@ enum KeystoreIndex {
 
     // MARK: Writing
 
-    static func encode(identity: Identity, prefix: String, maxKeys: Int, entries: [Entry]) -> [UInt8] {
+    /// The index of the keystore `contents` with these entries; nil when its framing is
+    /// too long to re-read cheaply.
+    static func encode(identity: Identity, prefix: String, maxKeys: Int, entries: [Entry], contents: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let file = UnsafeRawBufferPointer(contents)
+        guard let framing = Framing(file, recordsEnd: entries.reduce(0) { max($0, $1.offset + $1.length) }),
+            entries.allSatisfy({ $0.offset >= 0 && $0.length >= 0 && $0.offset + $0.length <= file.count })
+        else { return nil }
         let sorted = sortedByDigest(entries)
         let size = headerSize + sorted.count * entrySize
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
@@ -187,7 +283,11 @@ enum KeystoreIndex {
             let prefixBytes = Array(prefix.utf8.prefix(10))
             raw[80] = UInt8(prefixBytes.count)
             for (i, b) in prefixBytes.enumerated() { raw[81 + i] = b }
-            put32(CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<92])), 92)
+            put32(UInt32(framing.headLength), 92)
+            put64(framing.head, 96)
+            put64(UInt64(framing.tailStart), 104)
+            put64(framing.tail, 112)
+            put32(CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<124])), 124)
             var at = headerSize
             for e in sorted {
                 // Digest words are stored big-endian: byte order, as memcmp compares.
@@ -196,8 +296,9 @@ enum KeystoreIndex {
                 put64(e.digest.2.bigEndian, at + 16)
                 put64(e.digest.3.bigEndian, at + 24)
                 put64(UInt64(e.offset), at + 32)
-                put32(UInt32(e.length), at + 40)
-                put32(CRC32.checksumSliced(UnsafeRawBufferPointer(rebasing: raw[at..<(at + 44)])), at + 44)
+                put64(fingerprint(UnsafeRawBufferPointer(rebasing: file[e.offset..<(e.offset + e.length)])), at + 40)
+                put32(UInt32(e.length), at + 48)
+                put32(CRC32.checksumSliced(UnsafeRawBufferPointer(rebasing: raw[at..<(at + 52)])), at + 52)
                 at += entrySize
             }
             count = size
@@ -231,7 +332,7 @@ enum KeystoreIndex {
         defer { close(opened.fd) }
         var head = [UInt8](repeating: 0, count: 6)
         let n = head.withUnsafeMutableBytes { pread(opened.fd, $0.baseAddress!, 6, 0) }
-        return n == 6 && head == Array(magic.prefix(6))
+        return n == 6 && head == family
     }
 
     /// Writes the index beside the keystore: a cache, so no fsync, and any failure

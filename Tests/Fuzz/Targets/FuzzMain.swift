@@ -103,17 +103,24 @@ func fuzzIndex(_ bytes: [UInt8], _ keystore: Keystore) {
     var st = stat()
     st.st_size = off_t(bytes.count)
     let identity = KeystoreIndex.Identity(st)
-    let index = KeystoreIndex.encode(identity: identity, prefix: keystore.prefix, maxKeys: keystore.maxKeys, entries: entries)
+    guard
+        let index = bytes.withUnsafeBufferPointer({
+            KeystoreIndex.encode(identity: identity, prefix: keystore.prefix, maxKeys: keystore.maxKeys, entries: entries, contents: $0)
+        })
+    else { return }  // a first line or tail too long to re-read: no index, by design
     for record in keystore.keys {
         let digest = Hex.decode(Array(record.digest.utf8))!
         let answer = index.withUnsafeBytes { KeystoreIndex.answer(in: $0, identity: identity, digest: digest) }
-        guard case .at(let offset, let length, let prefix, let maxKeys) = answer else {
+        guard case .at(let offset, let length, let fingerprint, let prefix, let maxKeys) = answer else {
             check(false, "the index does not find a record's digest")
             return
         }
         check(prefix == keystore.prefix && maxKeys == keystore.maxKeys, "the index changed the settings")
         let found = try? bytes[offset..<(offset + length)].withUnsafeBufferPointer { try KeystoreCodec.decodeRecord($0) }
         check(found?.digest == record.digest, "the index points at a range without that record")
+        check(
+            bytes[offset..<(offset + length)].withUnsafeBytes { KeystoreIndex.fingerprint($0) } == fingerprint,
+            "the index's fingerprint is not of the record's bytes")
     }
     let absent = [UInt8](repeating: 0xEE, count: 32)
     if !keystore.keys.contains(where: { $0.digest == Hex.encode(absent) }) {
