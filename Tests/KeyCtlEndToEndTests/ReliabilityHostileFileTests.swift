@@ -198,17 +198,17 @@ struct ReliabilityHostileFileTests {
         #expect(lstat(box.keystore, &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
     }
 
-    /// A 300 MiB sparse file: refused from its size, in well under a second, without reading it.
+    /// A 1,100 MiB sparse file: refused from its size, in well under a second, without reading it.
     @Test func hugeKeystoreIsRefusedFast() throws {
         let box = Sandbox()
-        #expect(sh("truncate -s 300M \(shq(box.keystore)) && chmod 600 \(shq(box.keystore))").status == 0)
+        #expect(sh("truncate -s 1100M \(shq(box.keystore)) && chmod 600 \(shq(box.keystore))").status == 0)
         for command in Self.writers + Self.readers {
             let start = monotonicNow()
-            Self.refused(box, command, status: 65, code: "KEYSTORE_CORRUPT", mentions: "256 MiB")
+            Self.refused(box, command, status: 65, code: "KEYSTORE_CORRUPT", mentions: "1 GiB")
             #expect(monotonicNow() - start < 2)
         }
         var st = stat()
-        #expect(stat(box.keystore, &st) == 0 && st.st_size == 300 << 20)
+        #expect(stat(box.keystore, &st) == 0 && st.st_size == 1100 << 20)
     }
 
     // MARK: Nonsense content

@@ -39,7 +39,8 @@ public struct KeystoreFile {
         set { system.faultInjection = newValue }
     }
 
-    public static let maximumSize = 256 << 20
+    /// 1 GiB: about 2,800,000 records. Offsets are kept in 32 bits (RangeSet).
+    public static let maximumSize = 1 << 30
 
     public init(path: String, lockTimeout: Double = 10) {
         self.path = path
@@ -119,7 +120,7 @@ public struct KeystoreFile {
         try checkDirectory()
         guard Int(st.st_size) <= KeystoreFile.maximumSize else {
             throw KeyCtlError(
-                .keystoreCorrupt, "keystore \(path) is \(st.st_size) bytes, more than keyctl reads (256 MiB)",
+                .keystoreCorrupt, "keystore \(path) is \(st.st_size) bytes, more than keyctl reads (1 GiB)",
                 hint: "restore it from a backup")
         }
         ok = true
@@ -141,7 +142,7 @@ public struct KeystoreFile {
             if n == 0 { break }
             count += n
             guard count <= KeystoreFile.maximumSize else {
-                throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is more than keyctl reads (256 MiB)", hint: "restore it from a backup")
+                throw KeyCtlError(.keystoreCorrupt, "keystore \(path) is more than keyctl reads (1 GiB)", hint: "restore it from a backup")
             }
         }
         bytes.removeSubrange(count...)
@@ -335,8 +336,9 @@ public struct KeystoreFile {
         // Under the lock the keystore is the one checked before it, or one its owner wrote.
         let beside = old.map { self.beside($0.status) } ?? besideNewKeystore()
         var keystore: Keystore
+        var ranges: [Range<Int>] = []
         if let oldBytes {
-            keystore = try decode(oldBytes)
+            (keystore, ranges) = try decodeWithRanges(oldBytes)
         } else if let initial {
             keystore = initial()
         } else {
@@ -344,16 +346,48 @@ public struct KeystoreFile {
         }
         let before = keystore
         let result = try body(&keystore, existed)
-        let changed = keystore != before || !existed
         let delivered = deliver.map { deliver in { deliver(result) } }
-        if changed {
-            beside.removeStaleTemporaries()
-            let bytes = KeystoreCodec.encode(keystore)
-            try bytes.withUnsafeBytes { try write(parts: [$0], beside: beside, beforeCommit: delivered) }
-        } else if let delivered, !delivered() {
+        let changed = try writeChanges(keystore, before: before, oldBytes: oldBytes, ranges: ranges, beside: beside, beforeCommit: delivered)
+        if !changed, let delivered, !delivered() {
             throw KeyCtlError.outputFailed
         }
         return result
+    }
+
+    /// Decodes and checks the whole keystore, and where each record's bytes lie.
+    func decodeWithRanges(_ bytes: [UInt8]) throws -> (Keystore, [Range<Int>]) {
+        try bytes.withUnsafeBufferPointer { buffer in
+            do throws(KeystoreFault) {
+                let (keystore, entries) = try KeystoreCodec.decodeForIndex(buffer, onlyDigest: nil)
+                return (keystore, entries.map { $0.offset..<($0.offset + $0.length) })
+            } catch {
+                throw corrupt(error, in: buffer)
+            }
+        }
+    }
+
+    /// Writes `keystore` if it differs from `before` (decoded from `oldBytes`) or there
+    /// was no file; true if it wrote. Unchanged records keep their old bytes
+    /// (KeystoreSplice.swift); only a file keyctl did not lay out is encoded whole.
+    func writeChanges(
+        _ keystore: Keystore, before: Keystore, oldBytes: [UInt8]?, ranges: [Range<Int>], beside: BesideFiles,
+        beforeCommit: (() -> Bool)?
+    ) throws -> Bool {
+        if let oldBytes {
+            let spliced: Bool? = try oldBytes.withUnsafeBytes { old in
+                guard let splice = KeystoreSplice.make(keystore, before: before, old: old, ranges: ranges) else { return nil }
+                guard splice.changed else { return false }
+                beside.removeStaleTemporaries()
+                try splice.withBuffers { try write(parts: $0, beside: beside, beforeCommit: beforeCommit) }
+                return true
+            }
+            if let spliced { return spliced }
+            guard keystore != before else { return false }
+        }
+        beside.removeStaleTemporaries()
+        let bytes = KeystoreCodec.encode(keystore)
+        try bytes.withUnsafeBytes { try write(parts: [$0], beside: beside, beforeCommit: beforeCommit) }
+        return true
     }
 
     /// The checks a writer passes before it makes anything beside the keystore, then
