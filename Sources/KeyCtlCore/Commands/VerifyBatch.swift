@@ -13,8 +13,8 @@
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Musl)
-    import Musl
+#else
+    #error("keyctl is built and tested with Glibc only (see README, Portability)")
 #endif
 
 enum VerifyBatch {
