@@ -1,8 +1,9 @@
 // `verify --batch`: one JSON answer line per input line, written as soon as the line
 // is answered, so a server can keep one keyctl as a helper (Apache's RewriteMap prg:).
 //
-// - Each line is answered against the keystore as it is when the line is read: before
-//   every line one stat(2) of the keystore is compared with the version in memory, and a
+// - Each line is answered against the keystore as it is when the line is read: after
+//   every read(2) of input, before the first line it brought is answered, one stat(2)
+//   of the keystore is compared with the version in memory, and a
 //   changed file (keyctl replaces it by rename) is read again in full, with every check
 //   `load` makes. A revoke is therefore seen from the next line on. Stamps go to the
 //   usage file (VerifyCommand.stamp), never the keystore, so they cause no re-read.
@@ -27,10 +28,15 @@ enum VerifyBatch {
         var lines = LineReader(read: inv.context.readInput)
         var stamped: [String: Timestamp] = [:]
         var number = 0
+        var checkedAtRead = lines.reads
         while let line = try lines.next() {
             number += 1
             let now = inv.context.now()
-            try keystore.refresh()
+            // Lines that came in one read(2) were read at the same moment: one check serves them.
+            if lines.reads != checkedAtRead {
+                checkedAtRead = lines.reads
+                try keystore.refresh()
+            }
             let text: String
             switch line {
             case .tooLong: text = "\u{FFFD}"  // malformed, whatever it held
@@ -90,6 +96,8 @@ struct LineReader {
     private var end = 0
     private var atEnd = false
     private var skipping = false
+    /// How many times input was read: a new value means lines from a new read.
+    private(set) var reads = 0
 
     init(read: @escaping (UnsafeMutableRawBufferPointer) -> Int, limit: Int = maximumInputLine, capacity: Int = 1 << 16) {
         self.read = read
@@ -133,6 +141,7 @@ struct LineReader {
                 end -= start
                 start = 0
             }
+            reads += 1
             let n = buffer.withUnsafeMutableBytes { raw in read(UnsafeMutableRawBufferPointer(rebasing: raw[end...])) }
             if n < 0 { throw KeyCtlError(.ioError, "could not read standard input") }
             if n == 0 { atEnd = true }
