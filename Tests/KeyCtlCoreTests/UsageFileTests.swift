@@ -15,7 +15,7 @@ import Testing
     final class Place {
         let dir: String
         var keystore: String { dir + "/keystore.json" }
-        var usage: UsageFile { UsageFile(keystore: keystore, owner: geteuid()) }
+        var usage: UsageFile { UsageFile(BesideFiles(keystorePath: keystore, owner: BesideOwner(uid: geteuid()), system: SystemSeam())) }
 
         init() {
             dir = NSTemporaryDirectory() + "/keyctl-usage-\(UUID().uuidString)"
@@ -106,7 +106,7 @@ import Testing
     /// compact: every stamp that reported success is in the file afterwards.
     @Test func concurrentStampsAndCompactionsLoseNoStamp() {
         let place = Place()
-        let usage = place.usage
+        nonisolated(unsafe) let usage = place.usage
         let writers = 4, perWriter = 300
         DispatchQueue.concurrentPerform(iterations: writers + 2) { worker in
             if worker < writers {
@@ -136,7 +136,7 @@ import Testing
         #expect(!usage.stamp(Self.prefix(1), at: 1_900_000_100))
         chmod(usage.path, 0o600)
         // Another owner.
-        #expect(UsageFile(keystore: place.keystore, owner: geteuid() &+ 1).times().isEmpty)
+        #expect(UsageFile(BesideFiles(keystorePath: place.keystore, owner: BesideOwner(uid: geteuid() &+ 1), system: SystemSeam())).times().isEmpty)
         // A symbolic link is not followed.
         let target = place.dir + "/elsewhere"
         rename(usage.path, target)

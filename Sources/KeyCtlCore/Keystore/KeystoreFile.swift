@@ -197,7 +197,7 @@ public struct KeystoreFile {
         guard let (fd, st) = try openForReading() else { throw notFound() }
         defer { close(fd) }
         var keystore = try withContents(fd, size: Int(st.st_size)) { try decode($0, onlyDigest: onlyDigest) }
-        let usage = UsageFile(keystore: path, owner: st.st_uid).times()
+        let usage = UsageFile(beside(st)).times()
         if !usage.isEmpty {
             for i in keystore.keys.indices { keystore.keys[i].lastUsedAt = keystore.keys[i].lastUsed(merging: usage) }
         }
@@ -270,8 +270,7 @@ public struct KeystoreFile {
     /// belongs to the keystore's owner.
     public func usageFile() -> UsageFile {
         var st = stat()
-        let owner = stat(path, &st) == 0 ? st.st_uid : geteuid()
-        return UsageFile(keystore: path, owner: owner)
+        return UsageFile(stat(path, &st) == 0 ? beside(st) : besideNewKeystore())
     }
 
     func readRecord(_ fd: Int32, offset: Int, length: Int, fingerprint: UInt64) -> KeyRecord? {

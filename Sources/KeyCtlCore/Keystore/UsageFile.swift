@@ -22,8 +22,10 @@
 //   keystore's lock (one try, no wait). No stamp is lost to a compaction: the
 //   compactor copies whatever was appended to the old file after its rename, and an
 //   appender whose file was replaced under it appends again to the new one.
-// - Like every file beside the keystore: not followed through a symlink, created
-//   0600, and ignored when another user owns it or others can write it.
+// - Opened only through BesideFile.swift, like every file beside the keystore: not
+//   followed through a symlink, made only by the keystore's owner (0600, or 0640 for a
+//   keystore shared with a group), and gone without when it is not a regular file of
+//   the keystore's owner or others can write it.
 
 #if canImport(Glibc)
     import Glibc
@@ -31,7 +33,7 @@
     #error("keyctl is built and tested with Glibc only (see README, Portability)")
 #endif
 
-public struct UsageFile: Sendable {
+public struct UsageFile {
     public static let recordSize = 32
     static let magic: [UInt8] = Array("kcu1".utf8)
     /// Compaction starts once the file reaches this size.
@@ -68,16 +70,13 @@ public struct UsageFile: Sendable {
         }
     }
 
-    public let path: String
-    /// The keystore's owner: a usage file of anyone else is ignored.
-    let owner: uid_t
-    /// The keystore's lock, taken (one try) to compact.
-    let lockPath: String
+    /// The files beside the keystore: the usage file, its lock (taken to compact) and temporaries.
+    let files: BesideFiles
+    var file: BesideFile { files.file(.usage) }
+    public var path: String { file.path }
 
-    public init(keystore: String, owner: uid_t) {
-        path = keystore + ".usage"
-        lockPath = keystore + ".lock"
-        self.owner = owner
+    public init(_ files: BesideFiles) {
+        self.files = files
     }
 
     // MARK: Encoding
@@ -122,12 +121,12 @@ public struct UsageFile: Sendable {
 
     // MARK: Reading
 
-    /// Opens the usage file for reading if it is one keyctl may trust.
-    func openTrusted(_ flags: Int32) -> Int32? {
-        let fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o600)
-        guard fd >= 0 else { return nil }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == owner, st.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
+    /// Opens the usage file if it is one keyctl may trust: for reading, or (making it
+    /// if need be) for appending. nil otherwise: the usage file is gone without.
+    func openTrusted(append: Bool = false) -> Int32? {
+        guard append else { return (try? file.openExisting())??.fd }
+        guard let fd = (try? file.openOrCreate())?.fd else { return nil }
+        guard fcntl(fd, F_SETFL, O_APPEND | O_NONBLOCK) == 0 else {
             close(fd)
             return nil
         }
@@ -137,7 +136,7 @@ public struct UsageFile: Sendable {
     /// The newest stamp of every key; empty when there is no usable file.
     public func times() -> [Prefix: Timestamp] {
         var out: [Prefix: Timestamp] = [:]
-        guard let fd = openTrusted(O_RDONLY) else { return out }
+        guard let fd = openTrusted() else { return out }
         defer { close(fd) }
         guard let bytes = Self.readAll(fd, from: 0) else { return out }
         bytes.withUnsafeBytes { Self.decode($0, into: &out) }
@@ -147,7 +146,7 @@ public struct UsageFile: Sendable {
     /// The newest stamp of one key among the last `window` bytes of the file: the
     /// cheap look `verify` takes before stamping. nil when there is none there.
     public func recentTime(of prefix: Prefix, window: Int = 64 << 10) -> Timestamp? {
-        guard let fd = openTrusted(O_RDONLY) else { return nil }
+        guard let fd = openTrusted() else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
@@ -195,7 +194,7 @@ public struct UsageFile: Sendable {
         var sizeAfter = 0
         // Again if a compaction replaced the file under us (its old inode is unlinked).
         for _ in 0..<3 {
-            guard let fd = openTrusted(O_WRONLY | O_APPEND | O_CREAT) else { return false }
+            guard let fd = openTrusted(append: true) else { return false }
             let n = record.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
             var st = stat()
             let replaced = fstat(fd, &st) == 0 && st.st_nlink == 0
@@ -224,8 +223,7 @@ public struct UsageFile: Sendable {
     /// allows), under the keystore's lock; nothing when the lock is busy.
     @discardableResult
     public func compact(lockTimeout: Double = 0, keep: ((Prefix) -> Bool)? = nil) -> Bool {
-        let lock = open(lockPath, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
-        guard lock >= 0 else { return false }
+        guard let lock = (try? files.file(.lock).openExisting())??.fd else { return false }
         defer { close(lock) }
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return false }
         return compactLocked(keep: keep)
@@ -234,7 +232,7 @@ public struct UsageFile: Sendable {
     /// The compaction itself; the caller holds the keystore's lock.
     @discardableResult
     func compactLocked(keep: ((Prefix) -> Bool)? = nil) -> Bool {
-        guard let old = openTrusted(O_RDONLY) else { return false }
+        guard let old = openTrusted() else { return false }
         defer { close(old) }
         guard let bytes = Self.readAll(old, from: 0) else { return false }
         var times: [Prefix: Timestamp] = [:]
@@ -244,18 +242,18 @@ public struct UsageFile: Sendable {
         for (prefix, time) in times where keep?(prefix) ?? true {
             out += Self.encode(prefix, at: time)
         }
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? ""
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let keystoreBase = String(base.dropLast(".usage".count))
-        let temporary = (directory.isEmpty ? "" : directory + "/") + "." + keystoreBase + ".tmp-" + Hex.encode(systemRandomBytes(8))
-        // O_APPEND: once renamed, verifies append to it too, and the late copy must not overwrite them.
-        let fd = open(temporary, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        let written = out.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == out.count, rename(temporary, path) == 0 else {
+        // Appending: once renamed, verifies append to it too, and the late copy must not overwrite them.
+        guard let (temporary, made) = try? files.newTemporary() else { return false }
+        let fd = made.fd
+        guard fcntl(fd, F_SETFL, O_APPEND) == 0 else {
             close(fd)
-            unlink(temporary)
+            unlink(temporary.path)
+            return false
+        }
+        let written = out.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == out.count, rename(temporary.path, path) == 0 else {
+            close(fd)
+            unlink(temporary.path)
             return false
         }
         // Stamps appended to the old file since we read it: carry them over. Later
