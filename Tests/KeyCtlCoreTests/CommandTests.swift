@@ -1276,12 +1276,11 @@ fileprivate let recordFields: Set<String> = [
         try w.create("a")
         unlink(w.keystore + ".lock")
         let before = w.bytes()
-        w.system.userID = { geteuid() == 4242 ? 4243 : 4242 }
-        if geteuid() == 0 {
-            // Root is trusted; make the keystore look like another user's instead.
-            let keystore = w.keystore
-            w.system.statusOverride = { path, st in if path == keystore { st.st_uid = 4244 } }
-        }
+        // The process is user 4242, the keystore user 4244's: the same as root or not.
+        let keystore = w.keystore
+        w.system.userID = { 4242 }
+        let directory = w.directory
+        w.system.statusOverride = { path, st in st.st_uid = path == keystore ? 4244 : path == directory ? 4242 : st.st_uid }
         let (line, _) = w.expectFailure(["list"], .permissionDenied)
         #expect(line.contains("another user"))
         for argv in [["show", "a"], ["create", "b"], ["revoke", "a"], ["rotate", "a"]] {
@@ -1298,14 +1297,11 @@ fileprivate let recordFields: Set<String> = [
         let w = World()
         try w.create("a")
         let before = w.bytes()
-        let me = geteuid()
-        w.system.userID = { me == 4242 ? 4243 : 4242 }
-        w.system.userNamed = { $0 == "operator" ? me : nil }
-        if me == 0 {
-            let keystore = w.keystore
-            w.system.statusOverride = { path, st in if path == keystore { st.st_uid = 4244 } }
-            w.system.userNamed = { $0 == "operator" ? 4244 : nil }
-        }
+        let keystore = w.keystore
+        w.system.userID = { 4242 }
+        let directory = w.directory
+        w.system.statusOverride = { path, st in st.st_uid = path == keystore ? 4244 : path == directory ? 4242 : st.st_uid }
+        w.system.userNamed = { $0 == "operator" ? 4244 : nil }
         w.environment["KEYCTL_TRUSTED_OWNER"] = "operator"
         #expect(w.run(["list"]).status == 0)
         let (line, _) = w.expectFailure(["create", "b"], .permissionDenied)
