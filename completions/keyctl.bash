@@ -140,7 +140,7 @@ _keyctl_options()
     case $1 in
     init) _keyctl_compreply --prefix --max-keys ;;
     create) _keyctl_compreply --permissions --env --expires-in --expires-at --format ;;
-    list) _keyctl_compreply --status --expiring-within ;;
+    list) _keyctl_compreply --status --expiring-within --all ;;
     rotate) _keyctl_compreply --grace --expires-in --expiring-within --format ;;
     verify) _keyctl_compreply --from-env --require --no-stamp --batch ;;
     esac

@@ -132,6 +132,7 @@ complete -c keyctl -n '__keyctl_using create' -l expires-at -x -d 'expire at TIM
 complete -c keyctl -n '__keyctl_using create' -l format -x -a 'raw bearer basic x-api-key env' -d 'print the key as raw (default), bearer, basic, x-api-key or env'
 complete -c keyctl -n '__keyctl_using list' -l status -x -a '(__keyctl_list active expired retiring revoked)' -d 'only keys with this status: active, expired, retiring, revoked'
 complete -c keyctl -n '__keyctl_using list' -l expiring-within -x -d 'only keys that are not revoked and expire within DURATION'
+complete -c keyctl -n '__keyctl_using list' -l all -d 'also revoked keys'
 complete -c keyctl -n '__keyctl_using rotate' -l grace -x -d 'keep the old key valid for DURATION'
 complete -c keyctl -n '__keyctl_using rotate' -l expires-in -x -d 'expire after DURATION, e.g. 90d or 1d12h'
 complete -c keyctl -n '__keyctl_using rotate' -l expiring-within -x -d 'rotate every active or expired key that expires within DURATION'

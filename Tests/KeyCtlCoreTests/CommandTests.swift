@@ -26,6 +26,8 @@ final class World {
     /// The user id, clocks and file-system answers the run sees.
     var system = SystemSeam()
     var stdoutWorks = true
+    /// Whether stdout is a terminal (list prints its table) or a pipe (tabs).
+    var terminal = false
     private var state: UInt64
 
     init(seed: UInt64 = 0x5eed) {
@@ -79,7 +81,7 @@ final class World {
             },
             writeStderr: {
                 err += $0; return true
-            })
+            }, stdoutIsTerminal: terminal)
         context.system = system
         context.faultInjection = faultInjection
         let status = KeyCtl.run(arguments, context: context)
@@ -122,7 +124,7 @@ final class World {
     }
 
     func list(_ options: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
-        let r = run(["list", "--json"] + options)
+        let r = run(["list", "--json", "--all"] + options)
         try #require(r.status == 0, "list: \(r.stderr)", sourceLocation: sourceLocation)
         return try #require(parse(r.stdout) as? [[String: Any]], sourceLocation: sourceLocation)
     }
@@ -481,6 +483,8 @@ fileprivate let recordFields: Set<String> = [
         try w.create("third", ["--env", "test"])  // same second: made later, listed first
         #expect(try w.names() == ["third", "second-with-a-long-name", "first"])
 
+        w.terminal = true
+        w.environment["NO_COLOR"] = "1"
         let r = w.run(["list"])
         #expect(r.status == 0)
         #expect(r.stderr.isEmpty)

@@ -53,7 +53,7 @@ import Testing
         #expect(refused == count - 9)
         #expect(Set(keys).count == keys.count)
 
-        let list = s.keyctl(["list", "--json"])
+        let list = s.keyctl(["list", "--json", "--all"])
         let records = try #require(parseJSON(list.stdout) as? [[String: Any]])
         #expect(records.count == 10)
         #expect(records.allSatisfy { $0["status"] as? String == "active" })

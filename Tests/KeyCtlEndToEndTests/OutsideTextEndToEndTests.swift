@@ -6,7 +6,9 @@ import Testing
 
 /// Whether `text` holds a byte that can drive a terminal or hide text.
 func hasTerminalControl(_ text: String) -> Bool {
-    text.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) || $0.properties.generalCategory == .format }
+    text.unicodeScalars.contains {
+        ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || (0x7F...0x9F).contains($0.value) || $0.properties.generalCategory == .format
+    }
 }
 
 @Suite("Echoed secrets", .serialized)

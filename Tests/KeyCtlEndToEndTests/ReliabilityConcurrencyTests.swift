@@ -74,7 +74,7 @@ struct ReliabilityConcurrencyTests {
                 child = .keyctl(base + ["verify", "--json"], environment: ["KEYCTL_LOCK_TIMEOUT": "0"], stdinPath: input, outputIn: outDir, tag: tag)
             default:
                 kind = .list
-                child = .keyctl(base + ["list", "--json"], outputIn: outDir, tag: tag)
+                child = .keyctl(base + ["list", "--json", "--all"], outputIn: outDir, tag: tag)
             }
             children.append((kind, tag, child))
         }

@@ -150,7 +150,7 @@ extension Sandbox {
 
     /// Records from `list --json`, or nil if it failed.
     func records() -> [[String: Any]]? {
-        let r = keyctl(["list", "--json"])
+        let r = keyctl(["list", "--json", "--all"])
         guard r.status == 0 else { return nil }
         return parseJSON(r.stdout) as? [[String: Any]]
     }

@@ -60,7 +60,7 @@ import Testing
         for argv in [["list"], ["list", "--json"], ["list", "--status", "revoked,retiring,expired,active"]] {
             _ = try run(argv)
         }
-        let ids = try #require(parseJSON(try run(["list", "--json"]).stdout) as? [[String: Any]]).compactMap { $0["id"] as? String }
+        let ids = try #require(parseJSON(try run(["list", "--json", "--all"]).stdout) as? [[String: Any]]).compactMap { $0["id"] as? String }
         #expect(ids.count == 8)
         for id in ids {
             _ = try run(["show", id])

@@ -64,7 +64,7 @@ import Testing
         #expect((gracePair["old"] as? [String: Any])?["status"] as? String == "retiring")
         #expect(try Self.verify(s, second) == (0, nil))
         #expect(try Self.verify(s, third) == (0, nil))
-        let list = s.keyctl(["list", "--json"])
+        let list = s.keyctl(["list", "--json", "--all"])
         let statuses = try #require(parseJSON(list.stdout) as? [[String: Any]]).compactMap { $0["status"] as? String }
         #expect(statuses == ["active", "retiring", "revoked"], "newest first")
 

@@ -180,6 +180,7 @@ public enum CommandTable {
                 .value(
                     "expiring-within", \.expiringWithin, .duration(minimum: 0),
                     help: "only keys that are not revoked and expire within DURATION"),
+                .flag("all", \.all, help: "also revoked keys (left out unless --all or --status asks for them)"),
             ],
             run: ListCommand.run),
         .make(
@@ -275,6 +276,7 @@ public struct CreateOptions: CommandOptions {
 public struct ListOptions: CommandOptions {
     public var statuses: [KeyStatus]?
     public var expiringWithin: Int64?
+    public var all = false
     public init() {}
 }
 

@@ -63,7 +63,11 @@ extension ValueType where Value == Int64 {
     /// A DURATION in seconds, from `minimum` to `maximum`.
     static func duration(minimum: Int64 = 1, maximum: Int64 = DurationParser.maximum) -> ValueType {
         ValueType(metavar: "DURATION") { word, label in
-            guard let seconds = DurationParser.parse(word) else {
+            let seconds: Int64
+            switch DurationParser.read(word) {
+            case .seconds(let s): seconds = s
+            case .tooLarge: throw BadValue(message: "\(label) can be at most \(DurationParser.format(maximum)), not '\(word)'")
+            case .invalid:
                 throw BadValue(message: "invalid duration '\(word)' for \(label) (use whole numbers with s, m, h, d, w: 90d, 1d12h, 30m)")
             }
             guard seconds >= minimum else { throw BadValue(message: "\(label) must be at least \(DurationParser.format(minimum)), not '\(word)'") }

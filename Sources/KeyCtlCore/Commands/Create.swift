@@ -36,7 +36,11 @@ enum CreateCommand {
         if options.expiresIn != nil && options.expiresAt != nil {
             throw inv.usage("give --expires-in or --expires-at, not both")
         }
-        if let seconds = options.expiresIn { return inv.now + seconds }
+        if let seconds = options.expiresIn {
+            return try TimeLimit.later(
+                inv.now, by: seconds, what: "--expires-in \(DurationParser.format(seconds))",
+                hint: "give a shorter --expires-in, or none for a key that never expires", command: inv.commandName)
+        }
         guard let t = options.expiresAt else { return nil }
         guard t > inv.now else { throw inv.usage("--expires-at \(RFC3339.format(t)) is in the past") }
         return t

@@ -7,6 +7,8 @@ enum ListCommand {
         let records = newestFirst(keystore.keys).filter { record in
             let status = record.status(at: now)
             if let statuses, !statuses.contains(status) { return false }
+            // After a year of rotations most records are revoked: shown only when asked for.
+            if statuses == nil && !options.all && status == .revoked { return false }
             if let window { return RotateCommand.isDue(record, status: status, within: window, now: now) }
             return true
         }
@@ -15,7 +17,11 @@ enum ListCommand {
             return 0
         }
         guard !records.isEmpty else {
-            inv.context.notice(keystore.keys.isEmpty ? "no keys yet; make one with 'keyctl create NAME'" : "no keys match")
+            let hidden = options.statuses == nil && !options.all && keystore.keys.contains { $0.status(at: now) == .revoked }
+            inv.context.notice(
+                keystore.keys.isEmpty
+                    ? "no keys yet; make one with 'keyctl create NAME'"
+                    : hidden ? "no keys match; revoked keys are left out (see 'keyctl list --all')" : "no keys match")
             return 0
         }
         let color = inv.context.useColor
@@ -26,24 +32,37 @@ enum ListCommand {
                 RFC3339.format(r.createdAt), inv.time(r.expiresAt, none: "never"), inv.time(r.lastUsedAt, none: "never"),
             ]
         }
-        let header = ["ID", "NAME", "ENV", "PERMISSIONS", "STATUS", "CREATED", "EXPIRES", "LAST USED"]
-        var widths = header.map { $0.count }
+        try inv.output(inv.context.stdoutIsTerminal ? table(rows, color: color) : tabSeparated(rows))
+        return 0
+    }
+
+    static let header = ["ID", "NAME", "ENV", "PERMISSIONS", "STATUS", "CREATED", "EXPIRES", "LAST USED"]
+
+    /// For a person: a header and columns aligned by display width (wide characters
+    /// take two columns, combining marks none).
+    static func table(_ rows: [[String]], color: Bool) -> String {
+        var widths = header.map(DisplayWidth.of)
         for row in rows {
-            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
         }
         var text = ""
         for (rowIndex, row) in ([header] + rows).enumerated() {
             for (i, cell) in row.enumerated() {
-                let isLast = i == row.count - 1
                 var shown = cell
                 if color && rowIndex > 0 && i == 4, let status = KeyStatus(rawValue: cell) { shown = paint(cell, status) }
                 text += shown
-                if !isLast { text += String(repeating: " ", count: widths[i] - cell.count + 2) }
+                if i < row.count - 1 { text += String(repeating: " ", count: widths[i] - DisplayWidth.of(cell) + 2) }
             }
             text += "\n"
         }
-        try inv.output(text)
-        return 0
+        return text
+    }
+
+    /// For a pipe: the same columns separated by tabs, one key a line, no header, no
+    /// padding, no colour, so `cut -f2` or `awk -F'\t'` gets a name with spaces whole.
+    /// A cell never holds a tab or a newline (Redaction.shown escapes them).
+    static func tabSeparated(_ rows: [[String]]) -> String {
+        rows.map { $0.joined(separator: "\t") + "\n" }.joined()
     }
 
     /// Newest first: by created_at, and among keys made in the same second, the later-made first.

@@ -33,7 +33,7 @@ enum RotateCommand {
         } deliver: { rotations in
             deliver(rotations, batch: reference == nil, format: format, inv: inv)
         }
-        if !inv.json { notify(rotations, window: window, inv: inv) }
+        if !inv.json { notify(rotations, window: window, grace: grace, inv: inv) }
         return 0
     }
 
@@ -61,13 +61,31 @@ enum RotateCommand {
         }
         // The new key lives as long as the old one was meant to, unless told otherwise.
         let lifetime = expiresIn ?? old.expiresAt.map { max($0 - old.createdAt, 1) }
+        let expiresAt = try lifetime.map { lifetime in
+            try TimeLimit.later(
+                now, by: lifetime,
+                what: expiresIn != nil
+                    ? "--expires-in \(DurationParser.format(lifetime))"
+                    : "the new key's lifetime (\(DurationParser.format(lifetime)), as long as \(inv.describe(old))'s)",
+                hint: "give --expires-in DURATION for the new key", command: inv.commandName)
+        }
         let (key, new) = inv.makeKey(
             prefix: keystore.prefix, name: old.name, environment: old.environment,
-            permissions: old.permissions, expiresAt: lifetime.map { now + $0 }, rotatedFrom: old.id)
+            permissions: old.permissions, expiresAt: expiresAt, rotatedFrom: old.id)
         keystore.keys[i].rotatedTo = new.id
-        keystore.keys[i].revokedAt = now + (grace ?? 0)
+        keystore.keys[i].revokedAt = try retirement(of: old, grace: grace, now: now, inv: inv)
         keystore.keys.append(new)
         return Rotation(old: keystore.keys[i], new: new, key: key)
+    }
+
+    /// When the old key stops verifying: now, or with a grace, `now + grace` but never
+    /// after its own expiry (a grace does not lengthen a key's life). A key that had
+    /// already expired is revoked at once.
+    static func retirement(of old: KeyRecord, grace: Int64?, now: Timestamp, inv: Invocation) throws -> Timestamp {
+        guard let grace else { return now }
+        let end = try TimeLimit.later(
+            now, by: grace, what: "--grace \(DurationParser.format(grace))", hint: "give a shorter --grace", command: inv.commandName)
+        return max(now, min(end, old.expiresAt ?? end))
     }
 
     static func deliver(_ rotations: [Rotation], batch: Bool, format: APIKey.Format, inv: Invocation) -> Bool {
@@ -97,12 +115,19 @@ enum RotateCommand {
     }
 
     /// The notices on stderr, once the rotation is committed.
-    static func notify(_ rotations: [Rotation], window: Int64?, inv: Invocation) {
+    static func notify(_ rotations: [Rotation], window: Int64?, grace: Int64?, inv: Invocation) {
         let context = inv.context
         for r in rotations {
-            let until =
-                r.old.status(at: inv.now) == .retiring
-                ? "it still verifies until \(RFC3339.format(r.old.revokedAt!))" : "it is revoked"
+            let until: String
+            let end = r.old.revokedAt ?? inv.now
+            switch r.old.status(at: inv.now) {
+            case .retiring where end == r.old.expiresAt:
+                until = "it still verifies until \(RFC3339.format(end)), when it expires"
+            case .retiring:
+                until = "it still verifies until \(RFC3339.format(end))"
+            default:
+                until = grace != nil ? "it had already expired, so it is revoked now" : "it is revoked"
+            }
             context.notice("rotated \(inv.describe(r.old)) to \(r.new.id); \(until)")
         }
         if rotations.isEmpty {

@@ -77,11 +77,11 @@ enum VerifyCommand {
         let who = inv.describe(record)
         switch record.status(at: now) {
         case .revoked:
-            // Without the new key's record keyctl cannot tell a grace of zero from one that ran out.
-            let why = record.rotatedTo.map { "it was rotated to \($0); its grace ended" } ?? "it was revoked"
-            return Answer(
-                code: .revokedAPIKey, message: "\(who) is no longer valid: \(why) at \(RFC3339.format(record.revokedAt!))",
-                record: record)
+            // Rare: a rotated key's reason needs its successor's rotation time (one full read),
+            // to tell a rotation without grace from a grace that ran out.
+            let successor = try record.rotatedTo.flatMap { id in try inv.keystoreFile().load().keys.first { $0.id == id } }
+            let why = record.revocationReason(successorCreatedAt: successor?.createdAt)
+            return Answer(code: .revokedAPIKey, message: "\(who) is no longer valid: \(why)", record: record)
         case .expired:
             return Answer(code: .expiredAPIKey, message: "\(who) expired at \(RFC3339.format(record.expiresAt!))", record: record)
         case .active, .retiring:

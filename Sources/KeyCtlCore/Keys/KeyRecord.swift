@@ -91,11 +91,39 @@ public struct KeyRecord: Equatable, Sendable {
         self.rotatedTo = rotatedTo
     }
 
+    /// The one status rule, used by every output (notice, list, show, --json, filters,
+    /// verify) and every rule (limit, names, rotate, revoke):
+    ///
+    ///     revoked_at set, and reached          -> revoked
+    ///     revoked_at set, still in the future  -> retiring (only a rotation with --grace)
+    ///     expires_at reached                   -> expired
+    ///     otherwise                            -> active
+    ///
+    /// A grace never outlives the key: keyctl 2 stores revoked_at = min(now + grace,
+    /// expires_at). A record from keyctl 1.0 may have revoked_at after expires_at;
+    /// it is read the same way, as revoked from its expiry on (`revokedSince`).
     public func status(at now: Timestamp) -> KeyStatus {
-        if let revokedAt, revokedAt <= now { return .revoked }
+        if let end = revokedSince { return end <= now ? .revoked : .retiring }
         if let expiresAt, expiresAt <= now { return .expired }
-        if revokedAt != nil { return .retiring }
         return .active
+    }
+
+    /// When the key stops (or stopped) verifying for good: revoked_at, or its expiry
+    /// if that came first while it was retiring. Nil for a key never revoked.
+    public var revokedSince: Timestamp? {
+        guard let revokedAt else { return nil }
+        guard let expiresAt, rotatedTo != nil else { return revokedAt }
+        return min(revokedAt, expiresAt)
+    }
+
+    /// Why a revoked key no longer verifies, for a person: revoked by hand, rotated
+    /// without a grace, or rotated and its grace over. `successorCreatedAt` is when its
+    /// replacement was made (the rotation time), nil when it is not known.
+    public func revocationReason(successorCreatedAt: Timestamp?) -> String {
+        let end = RFC3339.format(revokedSince ?? 0)
+        guard let rotatedTo else { return "revoked at \(end)" }
+        guard let made = successorCreatedAt else { return "rotated to \(rotatedTo); revoked at \(end)" }
+        return (revokedSince ?? 0) > made ? "rotated to \(rotatedTo); its grace ended at \(end)" : "rotated to \(rotatedTo) at \(end)"
     }
 
     /// Counts toward the key limit and the last-key rule, owns its name: active or expired.

@@ -148,22 +148,66 @@ public enum RFC3339 {
     }
 }
 
+/// Every time keyctl computes (now + a duration) and then stores or prints must fit
+/// in RFC 3339's four-digit year; past 9999-12-31T23:59:59Z it would be written as a
+/// wrapped date (1.0 stored year 0000 and the new key was born expired). Each such sum
+/// goes through `later`, which makes it a usage error instead.
+public enum TimeLimit {
+    public static var latest: Timestamp { RFC3339.latest }
+
+    /// `time + seconds`, or nil when that is past 9999-12-31T23:59:59Z.
+    public static func later(_ time: Timestamp, by seconds: Int64) -> Timestamp? {
+        let (sum, overflow) = time.addingReportingOverflow(seconds)
+        return overflow || sum > RFC3339.latest ? nil : sum
+    }
+
+    /// `time + seconds`, or a usage error naming `what` (for example "--expires-in 90d").
+    static func later(_ time: Timestamp, by seconds: Int64, what: String, hint: String, command: String) throws -> Timestamp {
+        guard let t = later(time, by: seconds) else {
+            throw KeyCtlError.usage(
+                "\(what) would end after \(RFC3339.format(RFC3339.latest)), the latest time keyctl can store; \(hint)",
+                command: command)
+        }
+        return t
+    }
+}
+
 public enum DurationParser {
     /// The longest duration keyctl accepts anywhere: 100 years.
     public static let maximum: Int64 = 100 * 365 * 86400
 
-    /// Seconds in `text` ("90d", "1d12h", "30m", "0s"), or nil when it is not a duration.
+    public enum Outcome: Equatable {
+        case seconds(Int64)
+        /// Well formed, but longer than `maximum`.
+        case tooLarge
+        case invalid
+    }
+
+    /// Seconds in `text` ("90d", "1d12h", "30m", "0s"), or nil when it is not a duration
+    /// or is longer than `maximum`.
     public static func parse(_ text: String) -> Int64? {
+        if case .seconds(let s) = read(text) { return s }
+        return nil
+    }
+
+    /// `text` as a duration, telling one too large (which a message should answer with
+    /// the maximum) from one that is not a duration at all.
+    public static func read(_ text: String) -> Outcome {
         var total: Int64 = 0
         var number: Int64 = 0
         var digits = 0
         var seen = Set<UInt8>()
+        var tooLarge = false
         for c in text.utf8 {
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 number = number * 10 + Int64(c - 48)
                 digits += 1
-                if number > maximum { return nil }
+                // Keep reading (the rest may not be a duration at all), saturated.
+                if number > maximum {
+                    tooLarge = true
+                    number = maximum + 1
+                }
             default:
                 let unit: Int64
                 switch c {
@@ -172,19 +216,20 @@ public enum DurationParser {
                 case UInt8(ascii: "h"): unit = 3600
                 case UInt8(ascii: "d"): unit = 86400
                 case UInt8(ascii: "w"): unit = 604800
-                default: return nil
+                default: return .invalid
                 }
-                guard digits > 0, seen.insert(c).inserted else { return nil }
-                let (product, overflow) = number.multipliedReportingOverflow(by: unit)
-                guard !overflow else { return nil }
-                total += product
-                if total > maximum { return nil }
+                guard digits > 0, seen.insert(c).inserted else { return .invalid }
+                total += number * unit  // both at most maximum + 1, so no overflow
+                if total > maximum {
+                    tooLarge = true
+                    total = maximum + 1
+                }
                 number = 0
                 digits = 0
             }
         }
-        guard digits == 0, !seen.isEmpty else { return nil }
-        return total
+        guard digits == 0, !seen.isEmpty else { return .invalid }
+        return tooLarge ? .tooLarge : .seconds(total)
     }
 
     /// `seconds` spelled in days and smaller units, e.g. 129600 → "1d12h", 604800 → "7d"
