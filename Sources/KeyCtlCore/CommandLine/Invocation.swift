@@ -25,10 +25,17 @@ public struct Invocation {
         func nonEmpty(_ name: String) -> String? { environment(name).flatMap { $0.isEmpty ? nil : $0 } }
         if let option {
             guard !option.isEmpty else { throw KeyCtlError.usage("--keystore needs a path, not an empty string") }
+            // `--keystore=~/x.json` reaches keyctl unexpanded (the shell expands only a
+            // word-initial ~): expand a leading `~/` or a lone `~` from $HOME, as a shell would.
+            if option == "~" || option.hasPrefix("~/") {
+                guard let home = nonEmpty("HOME") else { throw KeyCtlError.usage("--keystore \(option) starts with ~, but HOME is not set") }
+                return home + option.dropFirst()
+            }
             return option
         }
         if let path = nonEmpty("KEYCTL_KEYSTORE") { return path }
-        if let data = nonEmpty("XDG_DATA_HOME") { return data + "/keyctl/keystore.json" }
+        // The XDG Base Directory spec: a relative XDG_DATA_HOME is invalid and ignored.
+        if let data = nonEmpty("XDG_DATA_HOME"), data.hasPrefix("/") { return data + "/keyctl/keystore.json" }
         if let home = nonEmpty("HOME") { return home + "/.local/share/keyctl/keystore.json" }
         throw KeyCtlError(.keystoreNotFound, "no keystore location: HOME is not set", hint: "pass --keystore PATH or set KEYCTL_KEYSTORE")
     }
