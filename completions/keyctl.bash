@@ -87,6 +87,7 @@ _keyctl_takes_value()
     create) case $2 in --permissions|--env|--expires-in|--expires-at|--format) return 0 ;; esac ;;
     list) case $2 in --status|--expiring-within) return 0 ;; esac ;;
     rotate) case $2 in --grace|--expires-in|--expiring-within|--format) return 0 ;; esac ;;
+    log) case $2 in --since) return 0 ;; esac ;;
     verify) case $2 in --from-env|--require) return 0 ;; esac ;;
     esac
     case $2 in --keystore) return 0 ;; esac
@@ -122,6 +123,10 @@ _keyctl_value()
         --expiring-within) return 0 ;;
         --format) _keyctl_compreply raw bearer basic x-api-key env; return 0 ;;
         esac ;;
+    log)
+        case $1 in
+        --since) return 0 ;;
+        esac ;;
     verify)
         case $1 in
         --from-env) return 0 ;;
@@ -142,6 +147,7 @@ _keyctl_options()
     create) _keyctl_compreply --permissions --env --expires-in --expires-at --format ;;
     list) _keyctl_compreply --status --expiring-within --all ;;
     rotate) _keyctl_compreply --grace --expires-in --expiring-within --format ;;
+    log) _keyctl_compreply --since --verify ;;
     verify) _keyctl_compreply --from-env --require --no-stamp --batch ;;
     esac
     _keyctl_compreply --keystore --json -h --help --version
@@ -167,6 +173,10 @@ _keyctl_argument()
         case $2 in
         0) _keyctl_keys; return 0 ;;
         esac ;;
+    log)
+        case $2 in
+        0) _keyctl_keys; return 0 ;;
+        esac ;;
     verify)
         case $2 in
         0) return 0 ;;
@@ -177,7 +187,7 @@ _keyctl_argument()
         esac ;;
     help)
         case $2 in
-        0) _keyctl_compreply init create list show revoke rotate verify completions help; return 0 ;;
+        0) _keyctl_compreply init create list show revoke rotate log verify completions help; return 0 ;;
         esac ;;
     esac
     return 1
@@ -223,7 +233,7 @@ _keyctl()
     # Options only for a word that starts with a dash: after the last
     # argument an empty word gets nothing, not a `-` common to every option.
     if [[ -z $cmd ]]; then
-        _keyctl_compreply init create list show revoke rotate verify completions help
+        _keyctl_compreply init create list show revoke rotate log verify completions help
     else
         _keyctl_argument "$cmd" "$npos"
     fi

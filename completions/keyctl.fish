@@ -13,6 +13,8 @@ function __keyctl_takes_value
             contains -- $argv[2] --status --expiring-within; and return 0
         case rotate
             contains -- $argv[2] --grace --expires-in --expiring-within --format; and return 0
+        case log
+            contains -- $argv[2] --since; and return 0
         case verify
             contains -- $argv[2] --from-env --require; and return 0
     end
@@ -68,6 +70,8 @@ function __keyctl_argument
             test $state[1] -ge 0; and set kind key
         case rotate
             test $state[1] -eq 0; and set kind key
+        case log
+            test $state[1] -eq 0; and set kind key
         case verify
             test $state[1] -eq 0; and set kind apikey
         case completions
@@ -116,6 +120,7 @@ complete -c keyctl -n __keyctl_needs_command -a list -d 'list keys, newest first
 complete -c keyctl -n __keyctl_needs_command -a show -d 'show one key\'s record'
 complete -c keyctl -n __keyctl_needs_command -a revoke -d 'revoke keys, all or nothing'
 complete -c keyctl -n __keyctl_needs_command -a rotate -d 'replace a key with a new one'
+complete -c keyctl -n __keyctl_needs_command -a log -d 'show the audit log, or verify its chain'
 complete -c keyctl -n __keyctl_needs_command -a verify -d 'check a key; the exit status tells the answer'
 complete -c keyctl -n __keyctl_needs_command -a completions -d 'print a shell completion script'
 complete -c keyctl -n __keyctl_needs_command -a help -d 'show help for keyctl or a command'
@@ -137,6 +142,8 @@ complete -c keyctl -n '__keyctl_using rotate' -l grace -x -d 'keep the old key v
 complete -c keyctl -n '__keyctl_using rotate' -l expires-in -x -d 'expire after DURATION, e.g. 90d or 1d12h'
 complete -c keyctl -n '__keyctl_using rotate' -l expiring-within -x -d 'rotate every active or expired key that expires within DURATION'
 complete -c keyctl -n '__keyctl_using rotate' -l format -x -a 'raw bearer basic x-api-key env' -d 'print the key as raw (default), bearer, basic, x-api-key or env'
+complete -c keyctl -n '__keyctl_using log' -l since -x -d 'only entries from the last DURATION'
+complete -c keyctl -n '__keyctl_using log' -l verify -d 'check the whole chain; exit 0 and print the last hash, or 65 LOG_CORRUPT'
 complete -c keyctl -n '__keyctl_using verify' -l from-env -x -d 'read the key from the environment variable VAR'
 complete -c keyctl -n '__keyctl_using verify' -l require -x -a '(__keyctl_list read write admin webhook)' -d 'fail with FORBIDDEN unless the key has this permission'
 complete -c keyctl -n '__keyctl_using verify' -l no-stamp -d 'do not record this check as a use of the key'
@@ -149,6 +156,7 @@ complete -c keyctl -n '__keyctl_argument command' -a list -d 'list keys, newest 
 complete -c keyctl -n '__keyctl_argument command' -a show -d 'show one key\'s record'
 complete -c keyctl -n '__keyctl_argument command' -a revoke -d 'revoke keys, all or nothing'
 complete -c keyctl -n '__keyctl_argument command' -a rotate -d 'replace a key with a new one'
+complete -c keyctl -n '__keyctl_argument command' -a log -d 'show the audit log, or verify its chain'
 complete -c keyctl -n '__keyctl_argument command' -a verify -d 'check a key; the exit status tells the answer'
 complete -c keyctl -n '__keyctl_argument command' -a completions -d 'print a shell completion script'
 complete -c keyctl -n '__keyctl_argument command' -a help -d 'show help for keyctl or a command'

@@ -240,7 +240,7 @@ fileprivate let recordFields: Set<String> = [
         #expect(mode(w.directory + "/a/b") == 0o700)
         #expect(mode(w.keystore) == 0o600)
         let stored = try object(String(decoding: try #require(w.bytes()), as: UTF8.self))
-        #expect(stored["version"] as? Int == 1)
+        #expect(stored["version"] as? Int == 2)
         #expect(stored["prefix"] as? String == "ak")
         #expect(stored["max_keys"] as? Int == 10)
         #expect((stored["keys"] as? [Any])?.isEmpty == true)
@@ -253,7 +253,7 @@ fileprivate let recordFields: Set<String> = [
         #expect(r.status == 0)
         let answer = try object(r.stdout)
         #expect(answer["keystore"] as? String == w.keystore)
-        #expect(answer["version"] as? Int == 1)
+        #expect(answer["version"] as? Int == 2)
         #expect(answer["prefix"] as? String == "xy9")
         #expect(answer["max_keys"] as? Int == 3)
         let key = try w.create("ci").key
@@ -1121,7 +1121,7 @@ fileprivate let recordFields: Set<String> = [
         Corruption(label: "empty", text: "", place: nil),
         Corruption(label: "nonsense", text: "this is not a keystore\n", place: "line 1, column 1"),
         Corruption(label: "truncated", text: String(keystore([record()]).prefix(100)), place: "line 2"),
-        Corruption(label: "future version", text: keystore([record()], version: "2"), place: "line 1, column 12"),
+        Corruption(label: "future version", text: keystore([record()], version: "3"), place: "line 1, column 12"),
         Corruption(label: "version zero", text: keystore([], version: "0"), place: "line 1"),
         Corruption(
             label: "unknown top-level field",

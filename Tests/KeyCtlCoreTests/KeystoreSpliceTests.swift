@@ -71,6 +71,11 @@ import Testing
         var expected = keystore
         expected.keys[150].revokedAt = 1_900_000_000
         try file.update { k, _ in k.keys[150].revokedAt = 1_900_000_000 }
+        // The write also records the audit log's head (AuditLog.swift).
+        let written = try KeystoreCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: place.path))))
+        expected.version = written.version
+        expected.log = written.log
+        #expect(written.log?.seq == 1)
         #expect(try Data(contentsOf: URL(fileURLWithPath: place.path)) == Data(KeystoreCodec.encode(expected)))
         // Nothing changed: nothing written (same inode).
         var st1 = stat(), st2 = stat()

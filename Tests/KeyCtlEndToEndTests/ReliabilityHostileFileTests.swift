@@ -52,7 +52,7 @@ struct ReliabilityHostileFileTests {
             Self.refused(box, command, status: 77, code: "PERMISSION_DENIED", mentions: "symbolic link")
         }
         #expect(Array(real.keystoreBytes()!) == original)
-        #expect(real.entries() == ["keystore.json", "keystore.json.lock"])
+        #expect(real.entries() == ["keystore.json", "keystore.json.lock", "keystore.json.log"])
         // Only the (empty) lock file may appear beside the link: writers lock before they read.
         #expect(Set(box.entries()).isSubset(of: ["keystore.json", "keystore.json.lock"]), "created beside the link: \(box.entries())")
         var lockStat = stat()
@@ -123,7 +123,7 @@ struct ReliabilityHostileFileTests {
         #expect(stat(victim, &st) == 0 && st.st_mode & 0o777 == 0o644, "the link's target was chmod'ed")
         #expect(!FileManager.default.fileExists(atPath: dangling))
         #expect(try #require(box.records()).count == 3)
-        #expect(Set(box.entries()) == Set(["keystore.json", "keystore.json.lock"] + foreignNames + links), "\(box.entries())")
+        #expect(Set(box.entries()) == Set(["keystore.json", "keystore.json.lock", "keystore.json.log"] + foreignNames + links), "\(box.entries())")
     }
 
     /// A directory planted under a temporary's name cannot be unlinked; the write still works.

@@ -36,9 +36,9 @@ import Testing
         for key in keys {
             #expect(bytes.range(of: Data(key.utf8.suffix(12))) == nil)
         }
-        // And the keystore directory holds the keystore, its lock, its index and its usage only.
+        // And the keystore directory holds the keystore, its lock, its index, its log and its usage only.
         let names = try FileManager.default.contentsOfDirectory(atPath: box.directory.path).sorted()
-        #expect(names == ["keystore.json", "keystore.json.index", "keystore.json.lock", "keystore.json.usage"])
+        #expect(names == ["keystore.json", "keystore.json.index", "keystore.json.lock", "keystore.json.log", "keystore.json.usage"])
     }
 
     /// Runs verify (expecting `status` every time) until the index describes the

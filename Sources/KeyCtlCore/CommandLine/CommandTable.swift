@@ -99,7 +99,7 @@ public struct UsageForm: Sendable, Equatable {
 }
 
 public enum CommandName: String, CaseIterable, Sendable {
-    case `init`, create, list, show, revoke, rotate, verify, completions, help
+    case `init`, create, list, show, revoke, rotate, log, verify, completions, help
 }
 
 public struct CommandSpec: Sendable {
@@ -212,6 +212,19 @@ public enum CommandTable {
             ],
             run: RotateCommand.run),
         .make(
+            .log, LogOptions.self, summary: "show the audit log, or verify its chain",
+            discussion:
+                "Every change to the keystore has one entry in PATH.log: who (uid, user, $KEYCTL_ACTOR), when, the command, and each changed field's old and new value; never a secret. Oldest first. --verify checks every entry's hash chain against the head the keystore records and prints the last entry's hash; keep it elsewhere to detect a rewrite of the whole log.",
+            arguments: [
+                .optional("KEY", .key, \.key, .string("KEY"), help: "only entries about this key (id or name; a pruned key by its id)")
+            ],
+            options: [
+                .value("since", \.since, .duration(), help: "only entries from the last DURATION"),
+                .flag("verify", \.verify, help: "check the whole chain; exit 0 and print the last hash, or 65 LOG_CORRUPT"),
+            ],
+            forms: [[.argument(\.key), .option(\.since)], [.required(\.verify)]],
+            run: LogCommand.run),
+        .make(
             .verify, VerifyOptions.self, summary: "check a key; the exit status tells the answer",
             discussion:
                 "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. The key may also come as any header 'create --format' prints. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden. --batch answers every line of standard input with a line of JSON and exits 0 at its end.",
@@ -250,6 +263,7 @@ public enum CommandTable {
         ("XDG_DATA_HOME", "the keystore is $XDG_DATA_HOME/keyctl/keystore.json when KEYCTL_KEYSTORE is unset"),
         ("HOME", "the keystore is ~/.local/share/keyctl/keystore.json when neither is set"),
         ("KEYCTL_LOCK_TIMEOUT", "seconds to wait for the keystore lock (default 10)"),
+        ("KEYCTL_ACTOR", "who is acting (a CI job, a ticket), recorded in the audit log with the user"),
         ("NO_COLOR", "when set, list prints no colour"),
         ("TERM", "when dumb, list prints no colour"),
     ]
@@ -296,6 +310,13 @@ public struct RotateOptions: CommandOptions {
     public var expiresIn: Int64?
     public var expiringWithin: Int64?
     public var format: APIKey.Format?
+    public init() {}
+}
+
+public struct LogOptions: CommandOptions {
+    public var key: String?
+    public var since: Int64?
+    public var verify = false
     public init() {}
 }
 

@@ -45,6 +45,7 @@ public struct Invocation {
         var file = KeystoreFile(path: path, lockTimeout: try lockTimeout())
         file.system = context.system
         file.trustedOwner = try trustedOwner()
+        file.author = author()
         return file
     }
 
@@ -57,6 +58,15 @@ public struct Invocation {
             throw KeyCtlError.usage("KEYCTL_TRUSTED_OWNER names no user on this system: '\(raw)'")
         }
         return uid
+    }
+
+    /// Who runs this command, for the audit log: the uid and its name, and
+    /// `$KEYCTL_ACTOR` when set (a CI job, a ticket).
+    func author() -> AuditAuthor {
+        let uid = Int64(context.system.userID())
+        var author = AuditAuthor(command: commandName, time: now, uid: uid, user: UserNames.name(of: uid), actor: nil)
+        if let actor = context.environment("KEYCTL_ACTOR"), !actor.isEmpty { author.actor = actor }
+        return author
     }
 
     func lockTimeout() throws -> Double {

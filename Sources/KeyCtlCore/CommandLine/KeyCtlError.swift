@@ -19,6 +19,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case notFound = "NOT_FOUND"
     case usage = "USAGE"
     case keystoreCorrupt = "KEYSTORE_CORRUPT"
+    case logCorrupt = "LOG_CORRUPT"
     case keystoreNotFound = "KEYSTORE_NOT_FOUND"
     case ioError = "IO_ERROR"
     case keystoreBusy = "KEYSTORE_BUSY"
@@ -33,7 +34,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .keyLimitReached, .lastKey, .nameTaken, .keystoreExists, .keyRevoked: return 5
         case .notFound: return 6
         case .usage: return 64
-        case .keystoreCorrupt: return 65
+        case .keystoreCorrupt, .logCorrupt: return 65
         case .keystoreNotFound: return 66
         case .ioError: return 74
         case .keystoreBusy: return 75
@@ -57,6 +58,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .notFound: return "no key with that id or name"
         case .usage: return "bad command line"
         case .keystoreCorrupt: return "the keystore is not valid keyctl JSON"
+        case .logCorrupt: return "the audit log does not verify against the keystore; writes are refused until it does"
         case .keystoreNotFound: return "there is no keystore at that path"
         case .ioError: return "reading or writing failed"
         case .keystoreBusy: return "the keystore lock was not had within KEYCTL_LOCK_TIMEOUT seconds"

@@ -131,7 +131,7 @@ public struct KeyRecord: Equatable, Sendable {
 }
 
 public struct Keystore: Equatable, Sendable {
-    public static let currentVersion = 1
+    public static let currentVersion = 2
     public static let defaultPrefix = "ak"
     public static let defaultMaxKeys = 10
     public static let maxKeysRange = 1...100_000
@@ -139,6 +139,8 @@ public struct Keystore: Equatable, Sendable {
     public var version: Int = Keystore.currentVersion
     public var prefix: String
     public var maxKeys: Int
+    /// The audit log's head (AuditLog.swift): its last entry. Nil before the first entry.
+    public var log: LogHead?
     /// In creation order: the newest last.
     public var keys: [KeyRecord]
 
@@ -158,6 +160,28 @@ public struct Keystore: Equatable, Sendable {
         if reference.hasPrefix("key_"), let i = keys.firstIndex(where: { $0.id == reference }) { return i }
         return keys.firstIndex { $0.isInUse && $0.name == reference }
     }
+}
+
+/// The audit log's last entry as the keystore records it: its sequence number and the
+/// SHA-256 (64 lowercase hex digits) of its line.
+public struct LogHead: Equatable, Sendable {
+    public var seq: Int64
+    public var hash: String
+    /// The log file as the last writer left it (size, inode, ctime in nanoseconds).
+    /// A write that finds the log so has no need to re-check its chain; see AuditLog.swift.
+    public var file: LogFileIdentity?
+
+    public init(seq: Int64, hash: String, file: LogFileIdentity? = nil) {
+        self.seq = seq
+        self.hash = hash
+        self.file = file
+    }
+}
+
+public struct LogFileIdentity: Equatable, Sendable {
+    public var size: Int64
+    public var inode: Int64
+    public var ctime: Int64
 }
 
 public enum Names {

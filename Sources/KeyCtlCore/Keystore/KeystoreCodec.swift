@@ -41,6 +41,26 @@ public enum KeystoreCodec {
         w.string(keystore.prefix)
         w.key("max_keys")
         w.integer(keystore.maxKeys)
+        if keystore.version >= 2 {
+            w.key("log")
+            if let head = keystore.log {
+                w.raw("{\"seq\":")
+                w.integer(Int(head.seq))
+                w.key("hash")
+                w.string(head.hash)
+                if let file = head.file {
+                    w.key("size")
+                    w.integer(Int(file.size))
+                    w.key("inode")
+                    w.integer(Int(file.inode))
+                    w.key("ctime")
+                    w.integer(Int(file.ctime))
+                }
+                w.raw("}")
+            } else {
+                w.raw("null")
+            }
+        }
         w.raw(",\"keys\":[\n")
         for (i, record) in keystore.keys.enumerated() {
             if i > 0 { w.raw(",\n") }
@@ -160,6 +180,7 @@ public enum KeystoreCodec {
             var prefix: String?
             var maxKeys: Int64?
             var keys: [KeyRecord]?
+            var log: LogHead??
             guard reader.peek() != nil else { throw fault("the file is empty", at: 0) }
             try reader.expect(UInt8(ascii: "{"), "'{' at the start of the keystore")
             var first = true
@@ -190,6 +211,9 @@ public enum KeystoreCodec {
                         throw fault("max_keys must be \(Keystore.maxKeysRange.lowerBound)-\(Keystore.maxKeysRange.upperBound)", at: valueStart)
                     }
                     maxKeys = m
+                } else if reader.equals(name, "log") {
+                    guard log == nil else { throw fault("field 'log' appears twice", at: keyStart) }
+                    log = reader.null() ? .some(nil) : try logHead()
                 } else if reader.equals(name, "keys") {
                     guard keys == nil else { throw fault("field 'keys' appears twice", at: keyStart) }
                     keys = try records()
@@ -203,7 +227,55 @@ public enum KeystoreCodec {
             guard let prefix else { throw fault("field 'prefix' is missing", at: end) }
             guard let maxKeys else { throw fault("field 'max_keys' is missing", at: end) }
             guard let keys else { throw fault("field 'keys' is missing", at: end) }
-            return Keystore(prefix: prefix, maxKeys: Int(maxKeys), keys: keys)
+            if version! >= 2 && log == nil { throw fault("field 'log' is missing", at: end) }
+            if version! < 2 && log != nil { throw fault("field 'log' is not part of a version 1 keystore", at: end) }
+            var keystore = Keystore(prefix: prefix, maxKeys: Int(maxKeys), keys: keys)
+            keystore.version = Int(version!)
+            keystore.log = log ?? nil
+            return keystore
+        }
+
+        /// `{"seq":N,"hash":"<64 lowercase hex>"}`: the audit log's head.
+        mutating func logHead() throws -> LogHead {
+            let start = reader.position
+            try reader.expect(UInt8(ascii: "{"), "'{' or null after \"log\":")
+            var seq: Int64?
+            var hash: String?
+            var size: Int64?, inode: Int64?, ctime: Int64?
+            var first = true
+            while try reader.nextMember(&first) {
+                let keyStart = reader.position
+                let name = try reader.key()
+                let at = reader.position
+                if reader.equals(name, "seq") && seq == nil {
+                    let n = try reader.integer()
+                    guard n >= 1 else { throw fault("the log's seq starts at 1", at: at) }
+                    seq = n
+                } else if reader.equals(name, "hash") && hash == nil {
+                    let t = try reader.string()
+                    guard !t.hasEscapes, t.range.count == 64, Hex.isLowercase(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
+                        throw fault("the log's hash is 64 lowercase hex digits (SHA-256)", at: at)
+                    }
+                    hash = reader.text(t)
+                } else if reader.equals(name, "size") && size == nil {
+                    size = try reader.integer()
+                } else if reader.equals(name, "inode") && inode == nil {
+                    inode = try reader.integer()
+                } else if reader.equals(name, "ctime") && ctime == nil {
+                    ctime = try reader.integer()
+                } else {
+                    throw fault("unexpected field '\(reader.text(name))' in \"log\"", at: keyStart)
+                }
+            }
+            guard let seq, let hash else { throw fault("\"log\" needs \"seq\" and \"hash\"", at: start) }
+            // The file's identity is a cache: all three fields or none.
+            var file: LogFileIdentity?
+            if let size, let inode, let ctime {
+                file = LogFileIdentity(size: size, inode: inode, ctime: ctime)
+            } else if size != nil || inode != nil || ctime != nil {
+                throw fault("\"log\" has \"size\", \"inode\" and \"ctime\" together or none of them", at: start)
+            }
+            return LogHead(seq: seq, hash: hash, file: file)
         }
 
         mutating func records() throws -> [KeyRecord] {

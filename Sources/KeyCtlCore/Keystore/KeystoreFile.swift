@@ -346,8 +346,12 @@ public struct KeystoreFile {
         let before = keystore
         let result = try body(&keystore, existed)
         let delivered = deliver.map { deliver in { deliver(result) } }
-        let changed = try writeChanges(keystore, before: before, oldBytes: oldBytes, ranges: ranges, beside: beside, beforeCommit: delivered)
-        if !changed, let delivered, !delivered() {
+        let changed = keystore != before || !existed
+        if changed {
+            try writeAhead(&keystore, before: existed ? before : nil, beside: beside) { keystore in
+                _ = try writeChanges(keystore, before: before, oldBytes: oldBytes, ranges: ranges, beside: beside, beforeCommit: delivered)
+            }
+        } else if let delivered, !delivered() {
             throw KeyCtlError.outputFailed
         }
         return result
@@ -387,6 +391,57 @@ public struct KeystoreFile {
         let bytes = KeystoreCodec.encode(keystore)
         try bytes.withUnsafeBytes { try write(parts: [$0], beside: beside, beforeCommit: beforeCommit) }
         return true
+    }
+
+    /// Who is changing the keystore, for the audit log.
+    public var author: AuditAuthor?
+
+    /// Commits a change the audit log's way (AuditLog.swift): the entry is on disk
+    /// before the keystore that records it as the log's head. If the keystore is not
+    /// replaced after all (a failed write, output that could not be delivered), the
+    /// entry is taken back out.
+    func writeAhead(_ keystore: inout Keystore, before: Keystore?, beside: BesideFiles, commit: (Keystore) throws -> Void) throws {
+        let author = self.author ?? .process(command: "keyctl")
+        let log = AuditLog(beside.file(.log))
+        let append = try log.prepare(head: before?.log)
+        defer { append.close() }
+        var entries: [AuditEntry] = []
+        func entry(_ command: String, _ change: (keys: [LogKey], settings: [LogChange])) -> AuditEntry {
+            AuditEntry(
+                seq: 0, prev: nil, time: author.time, uid: author.uid, user: author.user, actor: author.actor, command: command,
+                keys: change.keys, settings: change.settings)
+        }
+        var previous = before
+        if let old = before, old.version < Keystore.currentVersion {
+            entries.append(entry("upgrade", AuditEntry.snapshot(of: old)))
+            previous?.version = Keystore.currentVersion
+        }
+        entries.append(entry(author.command, AuditEntry.differences(from: previous, to: keystore)))
+        keystore.version = Keystore.currentVersion
+        keystore.log = try append.write(entries)
+        let identity = fileIdentity()
+        do {
+            try commit(keystore)
+        } catch {
+            // Undone only if the rename did not happen: past it, the new keystore stands.
+            if fileIdentity() == identity { append.undo() }
+            throw error
+        }
+    }
+
+    /// The keystore file's device and inode; a rename over it changes them.
+    func fileIdentity() -> [UInt64]? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return [UInt64(st.st_dev), UInt64(st.st_ino)]
+    }
+
+    /// The keystore and its audit log, for reading (`keyctl log`).
+    public func loadWithLog() throws -> (Keystore, AuditLog) {
+        guard let (fd, st) = try openForReading() else { throw notFound() }
+        defer { close(fd) }
+        let keystore = try withContents(fd, size: Int(st.st_size)) { try decode($0) }
+        return (keystore, AuditLog(beside(st).file(.log)))
     }
 
     /// The checks a writer passes before it makes anything beside the keystore, then
