@@ -84,7 +84,7 @@ _keyctl_takes_value()
 {
     case $1 in
     init) case $2 in --prefix|--max-keys) return 0 ;; esac ;;
-    create) case $2 in --permissions|--env|--expires-in|--expires-at|--format) return 0 ;; esac ;;
+    create) case $2 in --permissions|--env|--expires-in|--expires-at|--description|--format) return 0 ;; esac ;;
     list) case $2 in --status|--expiring-within) return 0 ;; esac ;;
     rotate) case $2 in --grace|--expires-in|--expiring-within|--format) return 0 ;; esac ;;
     log) case $2 in --since) return 0 ;; esac ;;
@@ -109,6 +109,7 @@ _keyctl_value()
         --env) _keyctl_compreply live test; return 0 ;;
         --expires-in) return 0 ;;
         --expires-at) return 0 ;;
+        --description) return 0 ;;
         --format) _keyctl_compreply raw bearer basic x-api-key env; return 0 ;;
         esac ;;
     list)
@@ -144,7 +145,7 @@ _keyctl_options()
 {
     case $1 in
     init) _keyctl_compreply --prefix --max-keys ;;
-    create) _keyctl_compreply --permissions --env --expires-in --expires-at --format ;;
+    create) _keyctl_compreply --permissions --env --expires-in --expires-at --description --format ;;
     list) _keyctl_compreply --status --expiring-within --all ;;
     rotate) _keyctl_compreply --grace --expires-in --expiring-within --format ;;
     log) _keyctl_compreply --since --verify ;;

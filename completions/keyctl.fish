@@ -8,7 +8,7 @@ function __keyctl_takes_value
         case init
             contains -- $argv[2] --prefix --max-keys; and return 0
         case create
-            contains -- $argv[2] --permissions --env --expires-in --expires-at --format; and return 0
+            contains -- $argv[2] --permissions --env --expires-in --expires-at --description --format; and return 0
         case list
             contains -- $argv[2] --status --expiring-within; and return 0
         case rotate
@@ -134,6 +134,7 @@ complete -c keyctl -n '__keyctl_using create' -l permissions -x -a '(__keyctl_li
 complete -c keyctl -n '__keyctl_using create' -l env -x -a 'live test' -d 'environment: live (default) or test'
 complete -c keyctl -n '__keyctl_using create' -l expires-in -x -d 'expire after DURATION, e.g. 90d or 1d12h'
 complete -c keyctl -n '__keyctl_using create' -l expires-at -x -d 'expire at TIME, RFC 3339'
+complete -c keyctl -n '__keyctl_using create' -l description -x -d 'what the key is for, up to 500 characters'
 complete -c keyctl -n '__keyctl_using create' -l format -x -a 'raw bearer basic x-api-key env' -d 'print the key as raw (default), bearer, basic, x-api-key or env'
 complete -c keyctl -n '__keyctl_using list' -l status -x -a '(__keyctl_list active expired retiring revoked)' -d 'only keys with this status: active, expired, retiring, revoked'
 complete -c keyctl -n '__keyctl_using list' -l expiring-within -x -d 'only keys that are not revoked and expire within DURATION'

@@ -213,7 +213,7 @@ func object(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) t
     try #require(parse(text) as? [String: Any], "not a JSON object: \(text)", sourceLocation: sourceLocation)
 }
 
-fileprivate func mode(_ path: String) -> mode_t {
+func mode(_ path: String) -> mode_t {
     var st = stat()
     guard lstat(path, &st) == 0 else { return 0 }
     return st.st_mode & 0o7777
@@ -222,7 +222,7 @@ fileprivate func mode(_ path: String) -> mode_t {
 let t0: Timestamp = 1_800_000_000
 func iso(_ t: Timestamp) -> String { RFC3339.format(t) }
 fileprivate let recordFields: Set<String> = [
-    "id", "name", "hint", "environment", "permissions", "status", "created_at", "expires_at", "revoked_at",
+    "id", "name", "description", "hint", "environment", "permissions", "status", "created_at", "expires_at", "revoked_at",
     "last_used_at", "rotated_from", "rotated_to",
 ]
 

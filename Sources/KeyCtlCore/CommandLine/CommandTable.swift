@@ -166,9 +166,15 @@ public enum CommandTable {
                 .value("env", \.environment, .choice("ENV", KeyEnvironment.self), help: "environment: live (default) or test"),
                 .value("expires-in", \.expiresIn, .duration(), help: expiresInHelp),
                 .value("expires-at", \.expiresAt, .time, help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
+                .value("description", \.description, .string("TEXT"), help: "what the key is for, up to 500 characters (not unique)"),
                 .value("format", \.format, .choice("FORMAT", APIKey.Format.self), help: formatHelp),
             ],
-            forms: [[.argument(\.name), .option(\.permissions), .option(\.environment), .either([\.expiresIn, \.expiresAt]), .option(\.format)]],
+            forms: [
+                [
+                    .argument(\.name), .option(\.permissions), .option(\.environment), .either([\.expiresIn, \.expiresAt]), .option(\.description),
+                    .option(\.format),
+                ]
+            ],
             run: CreateCommand.run),
         .make(
             .list, ListOptions.self, summary: "list keys, newest first",
@@ -283,6 +289,7 @@ public struct CreateOptions: CommandOptions {
     public var environment: KeyEnvironment?
     public var expiresIn: Int64?
     public var expiresAt: Timestamp?
+    public var description: String?
     public var format: APIKey.Format?
     public init() {}
 }

@@ -95,31 +95,11 @@ public struct Invocation {
 
     // MARK: Records
 
+    /// A record as --json prints it: the fields RecordSchema marks for output, and
+    /// the secret in "key" for the one create or rotate that made it.
     func writeRecord(_ r: KeyRecord, to w: inout JSONWriter, key: String? = nil) {
-        w.raw("{\"id\":")
-        w.string(r.id)
-        w.key("name")
-        w.string(r.name)
-        w.key("hint")
-        w.string(r.hint)
-        w.key("environment")
-        w.string(r.environment.rawValue)
-        w.key("permissions")
-        w.strings(r.permissions.names)
-        w.key("status")
-        w.string(r.status(at: now).rawValue)
-        w.key("created_at")
-        w.time(r.createdAt)
-        w.key("expires_at")
-        w.time(r.expiresAt)
-        w.key("revoked_at")
-        w.time(r.revokedAt)
-        w.key("last_used_at")
-        w.time(r.lastUsedAt)
-        w.key("rotated_from")
-        w.string(r.rotatedFrom)
-        w.key("rotated_to")
-        w.string(r.rotatedTo)
+        w.raw("{")
+        RecordSchema.writeMembers(r, to: &w, now: now)
         if let key {
             w.key("key")
             w.string(key)
@@ -163,13 +143,13 @@ public struct Invocation {
 
     /// Makes a key and its record; the caller adds the record to the keystore.
     func makeKey(
-        prefix: String, name: String, environment: KeyEnvironment, permissions: Permissions,
+        prefix: String, name: String, description: String? = nil, environment: KeyEnvironment, permissions: Permissions,
         expiresAt: Timestamp?, rotatedFrom: String? = nil
     ) -> (APIKey, KeyRecord) {
         let key = APIKey.generate(prefix: prefix, environment: environment, randomBytes: context.randomBytes)
         let id = "key_" + Base62.random(count: 16, randomBytes: context.randomBytes)
         let record = KeyRecord(
-            id: id, name: name, digest: key.digest, hint: key.hint, environment: environment,
+            id: id, name: name, description: description, digest: key.digest, hint: key.hint, environment: environment,
             permissions: permissions, createdAt: now, expiresAt: expiresAt, rotatedFrom: rotatedFrom)
         return (key, record)
     }

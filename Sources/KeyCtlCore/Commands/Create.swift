@@ -2,6 +2,7 @@ enum CreateCommand {
     static func run(_ options: CreateOptions, _ inv: Invocation) throws -> Int32 {
         let name = options.name
         if let problem = Names.problem(with: name) { throw inv.usage("invalid key name: \(problem)") }
+        let description = try description(options, inv)
         let permissions = options.permissions.map(Permissions.init) ?? .read
         let environment = options.environment ?? .live
         let expiresAt = try expiry(options, inv)
@@ -20,7 +21,7 @@ enum CreateCommand {
                     hint: "free a slot with 'keyctl revoke KEY' (see 'keyctl list')")
             }
             let (key, record) = inv.makeKey(
-                prefix: keystore.prefix, name: name, environment: environment,
+                prefix: keystore.prefix, name: name, description: description, environment: environment,
                 permissions: permissions, expiresAt: expiresAt)
             keystore.keys.append(record)
             return (key, record)
@@ -29,6 +30,13 @@ enum CreateCommand {
         }
         if !inv.json { inv.context.notice("created \(inv.describe(record)); this key is shown only once, so store it now") }
         return 0
+    }
+
+    /// --description TEXT; nil when absent or empty.
+    static func description(_ options: CreateOptions, _ inv: Invocation) throws -> String? {
+        guard let text = options.description, !text.isEmpty else { return nil }
+        if let problem = Descriptions.problem(with: text) { throw inv.usage("invalid description: \(problem)") }
+        return text
     }
 
     /// --expires-in or --expires-at (not both); nil for a key that never expires.

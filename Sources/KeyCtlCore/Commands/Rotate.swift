@@ -69,9 +69,11 @@ enum RotateCommand {
                     : "the new key's lifetime (\(DurationParser.format(lifetime)), as long as \(inv.describe(old))'s)",
                 hint: "give --expires-in DURATION for the new key", command: inv.commandName)
         }
-        let (key, new) = inv.makeKey(
+        var (key, new) = inv.makeKey(
             prefix: keystore.prefix, name: old.name, environment: old.environment,
             permissions: old.permissions, expiresAt: expiresAt, rotatedFrom: old.id)
+        // The name, description, environment and permissions: what RecordSchema says rotate keeps.
+        RecordSchema.carryOver(from: old, to: &new)
         keystore.keys[i].rotatedTo = new.id
         keystore.keys[i].revokedAt = try retirement(of: old, grace: grace, now: now, inv: inv)
         keystore.keys.append(new)

@@ -57,9 +57,12 @@ public struct Permissions: OptionSet, Sendable, Hashable {
     }
 }
 
+/// The stored fields of a key; RecordSchema says how each is stored, read, printed
+/// and carried over by rotate.
 public struct KeyRecord: Equatable, Sendable {
     public var id: String
     public var name: String
+    public var description: String?
     /// SHA-256 of the whole key string, as 64 lowercase hex digits.
     public var digest: String
     public var hint: String
@@ -73,12 +76,13 @@ public struct KeyRecord: Equatable, Sendable {
     public var rotatedTo: String?
 
     public init(
-        id: String, name: String, digest: String, hint: String, environment: KeyEnvironment, permissions: Permissions,
+        id: String, name: String, description: String? = nil, digest: String, hint: String, environment: KeyEnvironment, permissions: Permissions,
         createdAt: Timestamp, expiresAt: Timestamp? = nil, revokedAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil,
         rotatedFrom: String? = nil, rotatedTo: String? = nil
     ) {
         self.id = id
         self.name = name
+        self.description = description
         self.digest = digest
         self.hint = hint
         self.environment = environment
@@ -136,6 +140,7 @@ public struct Keystore: Equatable, Sendable {
     public static let defaultMaxKeys = 10
     public static let maxKeysRange = 1...100_000
 
+    /// The format of the file it was read from; every write is in currentVersion.
     public var version: Int = Keystore.currentVersion
     public var prefix: String
     public var maxKeys: Int
@@ -144,11 +149,16 @@ public struct Keystore: Equatable, Sendable {
     /// In creation order: the newest last.
     public var keys: [KeyRecord]
 
-    public init(prefix: String = Keystore.defaultPrefix, maxKeys: Int = Keystore.defaultMaxKeys, keys: [KeyRecord] = []) {
+    public init(prefix: String = Keystore.defaultPrefix, maxKeys: Int = Keystore.defaultMaxKeys, log: LogHead? = nil, keys: [KeyRecord] = []) {
+        self.log = log
         self.prefix = prefix
         self.maxKeys = maxKeys
         self.keys = keys
     }
+
+    /// The older format this keystore is upgraded from when it is next written
+    /// (the file stays beside it as PATH.v1), or nil when it is current.
+    public var upgradedFrom: Int? { version < Keystore.currentVersion ? version : nil }
 
     /// Keys that count toward the limit and the last-key rule: not revoked, not retiring.
     public func inUseCount() -> Int {

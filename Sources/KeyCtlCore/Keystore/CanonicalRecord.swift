@@ -1,7 +1,7 @@
 // The fast path of the keystore reader. A record written by KeystoreCodec.encode
-// has one exact layout; this scanner checks a record against that layout — fixed
-// field names in fixed order, each value in the form keyctl writes it — and hands
-// back the same RawRecord the general reader would. Anything else (other spacing,
+// has one exact layout; this scanner checks a record against that layout — the
+// fields of RecordSchema in its order, each value in the form keyctl writes it —
+// and fills in the same RawRecord the general reader would. Anything else (other spacing,
 // field order, escapes, non-ASCII beyond the hint's ellipsis) returns nil without
 // moving, and the general reader takes the record and reports any fault.
 //
@@ -16,12 +16,16 @@
 #endif
 
 extension KeystoreCodec.Decoder {
-    mutating func canonicalRecord() -> RawRecord? {
-        guard let base = reader.bytes.baseAddress else { return nil }
+    /// Takes the record at the reader's position if it is in keyctl's exact layout.
+    mutating func canonicalRecord() -> Bool {
+        guard let base = reader.bytes.baseAddress else { return false }
         var scanner = CanonicalScanner(base: base, end: reader.bytes.count, p: reader.position)
-        guard let raw = scanner.record() else { return nil }
+        let taken = raw.values.withUnsafeMutableBufferPointer { values in
+            steps.withUnsafeBufferPointer { steps in scanner.record(into: values, steps: steps, version: layoutVersion) }
+        }
+        guard taken else { return false }
         reader.seek(to: scanner.p)
-        return raw
+        return true
     }
 }
 
@@ -30,27 +34,56 @@ struct CanonicalScanner {
     let end: Int
     var p: Int
 
-    typealias RawRecord = KeystoreCodec.Decoder.RawRecord
+    typealias FieldValue = KeystoreCodec.Decoder.FieldValue
 
-    mutating func record() -> RawRecord? {
-        guard literal("{\"id\":"), let id = quotedID(),
-            literal(",\"name\":"), let name = quotedText(maxBytes: Names.maxLength),
-            literal(",\"digest\":"), let digest = quotedDigest(),
-            literal(",\"hint\":"), let hint = quotedText(maxBytes: 64),
-            literal(",\"environment\":\""), let environment = environment(),
-            literal("\",\"permissions\":["), let permissions = permissions(),
-            literal("],\"created_at\":"), let createdAt = quotedTime(),
-            literal(",\"expires_at\":"), let expiresAt = nullOr({ $0.quotedTime() }),
-            literal(",\"revoked_at\":"), let revokedAt = nullOr({ $0.quotedTime() }),
-            literal(",\"last_used_at\":"), let lastUsedAt = nullOr({ $0.quotedTime() }),
-            literal(",\"rotated_from\":"), let rotatedFrom = nullOr({ $0.quotedID() }),
-            literal(",\"rotated_to\":"), let rotatedTo = nullOr({ $0.quotedID() }),
-            literal("}")
-        else { return nil }
-        return RawRecord(
-            id: id, name: name, digest: digest, hint: hint, environment: environment, permissions: permissions,
-            createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt, lastUsedAt: lastUsedAt,
-            rotatedFrom: rotatedFrom, rotatedTo: rotatedTo)
+    /// Reads one record's values into `values`, one per step; false (values
+    /// unspecified, position unmoved by the caller) when it is not in the layout.
+    mutating func record(into values: UnsafeMutableBufferPointer<FieldValue>, steps: UnsafeBufferPointer<FieldStep>, version: Int) -> Bool {
+        for i in 0..<steps.count {
+            let step = steps[i]
+            if step.since > version {
+                values[i] = .absent
+                continue
+            }
+            guard literal(step.literal) else { return false }
+            if step.nullable && literal("null") {
+                values[i] = .null
+                continue
+            }
+            switch step.kind {
+            case .id, .link:
+                guard let t = quotedID() else { return false }
+                values[i] = .string(t)
+            case .text, .hint:
+                guard let t = quotedText(minBytes: step.minBytes, maxBytes: step.maxBytes) else { return false }
+                values[i] = .string(t)
+            case .digest:
+                guard let t = quotedDigest() else { return false }
+                values[i] = .string(t)
+            case .environment:
+                if literal("\"live\"") {
+                    values[i] = .environment(.live)
+                } else if literal("\"test\"") {
+                    values[i] = .environment(.test)
+                } else {
+                    return false
+                }
+            case .permissions:
+                guard literal("["), let set = permissions(), literal("]") else { return false }
+                values[i] = .permissions(set)
+            case .time:
+                guard let t = quotedTime() else { return false }
+                values[i] = .time(t)
+            }
+        }
+        return literal("}")  // mutation-point: scanner-takes-records
+    }
+
+    @inline(__always) mutating func literal(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = s.count
+        guard p + n <= end, memcmp(base + p, s.baseAddress!, n) == 0 else { return false }
+        p += n
+        return true
     }
 
     @inline(__always) mutating func literal(_ s: StaticString) -> Bool {
@@ -62,13 +95,6 @@ struct CanonicalScanner {
 
     @inline(__always) func byte(_ offset: Int) -> UInt8? {
         p + offset < end ? base[p + offset] : nil
-    }
-
-    /// `null` → .some(nil); a value → .some(value); anything else → nil.
-    @inline(__always) mutating func nullOr<T>(_ read: (inout CanonicalScanner) -> T?) -> T?? {
-        if literal("null") { return .some(nil) }
-        guard let value = read(&self) else { return nil }
-        return .some(value)
     }
 
     /// `"key_` + 1-64 base62 digits + `"`.
@@ -86,8 +112,8 @@ struct CanonicalScanner {
         return JSONStringToken(range: (start + 1)..<(p - 1), hasEscapes: false)
     }
 
-    /// A string of printable ASCII (no quote, no backslash) and U+2026, 1...maxBytes bytes.
-    mutating func quotedText(maxBytes: Int) -> JSONStringToken? {
+    /// A string of printable ASCII (no quote, no backslash) and U+2026, minBytes...maxBytes bytes.
+    mutating func quotedText(minBytes: Int, maxBytes: Int) -> JSONStringToken? {
         let start = p
         guard p < end, base[p] == 0x22 else { return nil }
         p += 1
@@ -103,7 +129,7 @@ struct CanonicalScanner {
             }
         }
         let count = p - start - 1
-        guard p < end, base[p] == 0x22, count >= 1, count <= maxBytes else {
+        guard p < end, base[p] == 0x22, count >= minBytes, count <= maxBytes else {
             p = start
             return nil
         }

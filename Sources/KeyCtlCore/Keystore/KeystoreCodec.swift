@@ -1,9 +1,14 @@
-// The keystore's JSON form, version 1:
+// The keystore's JSON form, version 2:
 //
-//   {"version":1,"prefix":"ak","max_keys":10,"keys":[
-//   {"id":"key_…","name":"ci","digest":"<64 hex>","hint":"ak_live_…Qx9Q",…},
+//   {"version":2,"prefix":"ak","max_keys":10,"log":{"seq":7,"hash":"<64 hex>"},"keys":[
+//   {"id":"key_…","name":"ci","description":null,"digest":"<64 hex>","hint":"ak_live_…Qx9Q",…},
 //   …
 //   ]}
+//
+// A record's fields, their order and their rules come from RecordSchema. Version 1
+// (keyctl 1.0) is the same without "log" and without "description"; it is read, and
+// written as version 2 by the first change (KeystoreFile keeps the old file as PATH.v1).
+// `log` is the head of the audit log: null only before the log has an entry.
 //
 // One record a line, so the file diffs and greps well. Decoding is strict: an
 // unknown or repeated field, a wrong type, a bad value, a duplicate id or digest,
@@ -34,9 +39,9 @@ public enum KeystoreCodec {
     // MARK: Encoding
 
     public static func encode(_ keystore: Keystore) -> [UInt8] {
-        var w = JSONWriter(capacity: 128 + keystore.keys.count * 360)
+        var w = JSONWriter(capacity: 200 + keystore.keys.count * 380)
         w.raw("{\"version\":")
-        w.integer(keystore.version)
+        w.integer(Keystore.currentVersion)
         w.key("prefix")
         w.string(keystore.prefix)
         w.key("max_keys")
@@ -71,39 +76,28 @@ public enum KeystoreCodec {
         return w.bytes
     }
 
-    /// One record exactly as `encode` writes it inside a keystore.
-    public static func encode(_ record: KeyRecord) -> [UInt8] {
+    /// One record exactly as `encode` writes it inside a keystore of format `version`.
+    public static func encode(_ record: KeyRecord, version: Int = Keystore.currentVersion) -> [UInt8] {
         var w = JSONWriter(capacity: 400)
-        write(record, to: &w)
+        write(record, to: &w, version: version)
         return w.bytes
     }
 
-    static func write(_ record: KeyRecord, to w: inout JSONWriter) {
-        w.raw("{\"id\":")
-        w.string(record.id)
-        w.key("name")
-        w.string(record.name)
-        w.key("digest")
-        w.string(record.digest)
-        w.key("hint")
-        w.string(record.hint)
-        w.key("environment")
-        w.string(record.environment.rawValue)
-        w.key("permissions")
-        w.strings(record.permissions.names)
-        w.key("created_at")
-        w.time(record.createdAt)
-        w.key("expires_at")
-        w.time(record.expiresAt)
-        w.key("revoked_at")
-        w.time(record.revokedAt)
-        w.key("last_used_at")
-        w.time(record.lastUsedAt)
-        w.key("rotated_from")
-        w.string(record.rotatedFrom)
-        w.key("rotated_to")
-        w.string(record.rotatedTo)
+    static func write(_ record: KeyRecord, to w: inout JSONWriter, version: Int = Keystore.currentVersion) {
+        w.raw("{")
+        RecordSchema.writeMembers(record, to: &w, now: nil, version: version)
         w.raw("}")
+    }
+
+    /// The format version a keystore's bytes declare first (`{"version":N`), as keyctl
+    /// writes them; the current version when they do not start that way.
+    static func declaredVersion(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var reader = JSONReader(bytes)
+        var first = true
+        guard (try? reader.expect(UInt8(ascii: "{"), "")) != nil, (try? reader.nextMember(&first)) == true,
+            let name = try? reader.key(), reader.equals(name, "version"), let v = try? reader.integer()
+        else { return Keystore.currentVersion }
+        return Int(clamping: v)
     }
 
     // MARK: Decoding
@@ -151,9 +145,9 @@ public enum KeystoreCodec {
     static func decodeRecord(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeystoreFault) -> KeyRecord {
         try faults {
             var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: nil)
-            let raw = try decoder.record()
+            try decoder.record()
             try decoder.reader.end()
-            return try decoder.build(raw, at: 0)
+            return decoder.build()
         }
     }
 
@@ -163,11 +157,30 @@ public enum KeystoreCodec {
         }
     }
 
+    /// Decodes like `decode` and counts the records the fast scanner took. The pin
+    /// tests hold it to every record keyctl writes (CanonicalReaderTests).
+    static func decodeCountingFastPath(_ bytes: [UInt8]) throws(KeystoreFault) -> (Keystore, fastPathRecords: Int) {
+        try bytes.withUnsafeBufferPointer { buffer throws(KeystoreFault) in
+            try faults {
+                var decoder = Decoder(reader: JSONReader(buffer), onlyDigest: nil)
+                let keystore = try decoder.keystore()
+                return (keystore, decoder.fastPathRecords)
+            }
+        }
+    }
+
     struct Decoder {
         var reader: JSONReader
         let onlyDigest: [UInt8]?
         /// Off only in the differential tests, which compare the two readers.
         var canonicalFastPath = true
+        /// The format version the records are in: the file's, once read.
+        var layoutVersion = Keystore.currentVersion
+        /// Records the fast scanner took.
+        var fastPathRecords = 0
+        /// The record being read: one value per stored field (RecordSchema.stored).
+        var raw = RawRecord()
+        let steps = RecordSchema.steps
         /// When not nil, every record's digest and byte range is collected here.
         var entries: [KeystoreIndex.Entry]?
 
@@ -195,10 +208,11 @@ public enum KeystoreCodec {
                     guard v <= Int64(Keystore.currentVersion) else {
                         throw KeystoreFault(
                             offset: valueStart,
-                            message: "keystore version \(v) is newer than this keyctl understands (\(Keystore.currentVersion))",
+                            message: "keystore version \(v) was written by a newer keyctl (this one reads versions 1-\(Keystore.currentVersion))",
                             hint: "upgrade keyctl to use it; this keyctl will not change it")
                     }
                     version = v
+                    layoutVersion = Int(v)
                 } else if reader.equals(name, "prefix") {
                     guard prefix == nil else { throw fault("field 'prefix' appears twice", at: keyStart) }
                     let p = reader.text(try reader.string())
@@ -294,136 +308,131 @@ public enum KeystoreCodec {
             var first = true
             while try reader.nextElement(&first) {
                 let start = reader.position
-                let raw = try record()
-                if !ids.insert(raw.id.range, in: reader.bytes) { throw fault("duplicate id '\(reader.text(raw.id))'", at: start) }
-                if !digests.insert(raw.digest.range, in: reader.bytes) { throw fault("duplicate digest '\(reader.text(raw.digest))'", at: start) }
-                if !raw.revoked && !names.insert(String(decoding: reader.unescaped(raw.name), as: UTF8.self)).inserted {
+                try record()
+                let id = raw.id, digest = raw.digest
+                if !ids.insert(id.range, in: reader.bytes) { throw fault("duplicate id '\(reader.text(id))'", at: start) }
+                if !digests.insert(digest.range, in: reader.bytes) { throw fault("duplicate digest '\(reader.text(digest))'", at: start) }
+                if raw.isInUse && !names.insert(String(decoding: reader.unescaped(raw.name), as: UTF8.self)).inserted {
                     throw fault("two keys in use are named '\(reader.text(raw.name))'", at: start)
                 }
                 if entries != nil {
-                    let hex = UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range])
+                    let hex = UnsafeBufferPointer(rebasing: reader.bytes[digest.range])
                     entries!.append(KeystoreIndex.Entry(hex: hex, offset: start, length: reader.position - start))
                 }
                 if let onlyDigest {
-                    guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[raw.digest.range]), onlyDigest) else { continue }
+                    guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[digest.range]), onlyDigest) else { continue }
                 }
-                out.append(try build(raw, at: start))
+                out.append(build())
             }
             return out
         }
 
-        struct RawRecord {
-            var id: JSONStringToken
-            var name: JSONStringToken
-            var digest: JSONStringToken
-            var hint: JSONStringToken
-            var environment: KeyEnvironment
-            var permissions: Permissions
-            var createdAt: Timestamp
-            var expiresAt: Timestamp?
-            var revokedAt: Timestamp?
-            var lastUsedAt: Timestamp?
-            var rotatedFrom: JSONStringToken?
-            var rotatedTo: JSONStringToken?
-            var revoked: Bool { revokedAt != nil }
+        /// One stored value of the record being read.
+        enum FieldValue {
+            case absent, null
+            case string(JSONStringToken)
+            case time(Timestamp)
+            case environment(KeyEnvironment)
+            case permissions(Permissions)
+
+            var token: JSONStringToken? {
+                if case .string(let t) = self { return t }
+                return nil
+            }
         }
 
-        /// Reads and checks one record, keeping its strings as byte ranges.
-        mutating func record() throws -> RawRecord {
-            if canonicalFastPath, let raw = canonicalRecord() { return raw }
+        /// A record's values as read, strings kept as byte ranges: one per stored field,
+        /// in RecordSchema.stored order. The decoder reuses one, so reading a record
+        /// allocates nothing.
+        struct RawRecord {
+            var values = [FieldValue](repeating: .absent, count: RecordSchema.stored.count)
+            var id: JSONStringToken { values[RecordSchema.idSlot].token! }
+            var name: JSONStringToken { values[RecordSchema.nameSlot].token! }
+            var digest: JSONStringToken { values[RecordSchema.digestSlot].token! }
+            /// Counts toward the limit and owns its name: not revoked, not retiring.
+            var isInUse: Bool {
+                if case .time = values[RecordSchema.revokedAtSlot] { return false }
+                return true
+            }
+        }
+
+        /// Reads and checks one record into `raw`.
+        mutating func record() throws {
+            if canonicalFastPath, canonicalRecord() {
+                fastPathRecords += 1
+                return
+            }
             let start = reader.position
             try reader.expect(UInt8(ascii: "{"), "'{' at the start of a key record")
-            var id: JSONStringToken?, name: JSONStringToken?, digest: JSONStringToken?, hint: JSONStringToken?
-            var environment: KeyEnvironment?, permissions: Permissions?, createdAt: Timestamp?
-            var expiresAt: Timestamp??, revokedAt: Timestamp??, lastUsedAt: Timestamp??
-            var rotatedFrom: JSONStringToken??, rotatedTo: JSONStringToken??
+            for i in raw.values.indices { raw.values[i] = .absent }
             var first = true
             while try reader.nextMember(&first) {
                 let keyStart = reader.position
                 let field = try reader.key()
                 let at = reader.position
-                func twice() -> KeystoreFault { fault("field '\(reader.text(field))' appears twice in a key record", at: keyStart) }
-                // Dispatch on length first: every field name has a distinct length but two.
-                switch field.hasEscapes ? -1 : field.range.count {
-                case 2 where reader.equals(field, "id"):
-                    guard id == nil else { throw twice() }
-                    let t = try reader.string()
-                    guard !t.hasEscapes, Names.isValidID(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
-                        throw fault("a key id is 'key_' followed by base62 digits", at: at)
-                    }
-                    id = t
-                case 4 where reader.equals(field, "name"):
-                    guard name == nil else { throw twice() }
-                    let t = try reader.string()
-                    if t.hasEscapes || t.range.isEmpty || t.range.count > Names.maxLength || containsControlBytes(t.range) {
-                        if let problem = Names.storedProblem(with: reader.text(t)) { throw fault(problem, at: at) }
-                    }
-                    name = t
-                case 6 where reader.equals(field, "digest"):
-                    guard digest == nil else { throw twice() }
-                    let t = try reader.string()
-                    guard !t.hasEscapes, t.range.count == 64, Hex.isLowercase(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
-                        throw fault("a digest is 64 lowercase hex digits (SHA-256)", at: at)
-                    }
-                    digest = t
-                case 4 where reader.equals(field, "hint"):
-                    guard hint == nil else { throw twice() }
-                    let t = try reader.string()
-                    guard t.range.count <= 64 else { throw fault("a hint has at most 64 bytes", at: at) }
-                    // Printed by list and show: no control characters, so no terminal escapes.
-                    if t.hasEscapes || containsControlBytes(t.range),
-                        reader.text(t).unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-                    {
-                        throw fault("a hint cannot contain control characters", at: at)
-                    }
-                    hint = t
-                case 11 where reader.equals(field, "environment"):
-                    guard environment == nil else { throw twice() }
-                    let t = try reader.string()
-                    if reader.equals(t, "live") {
-                        environment = .live
-                    } else if reader.equals(t, "test") {
-                        environment = .test
-                    } else {
-                        throw fault("environment must be \"live\" or \"test\"", at: at)
-                    }
-                case 11 where reader.equals(field, "permissions"):
-                    guard permissions == nil else { throw twice() }
-                    permissions = try permissionList()
-                case 10 where reader.equals(field, "created_at"):
-                    guard createdAt == nil else { throw twice() }
-                    createdAt = try time()
-                case 10 where reader.equals(field, "expires_at"):
-                    guard expiresAt == nil else { throw twice() }
-                    expiresAt = reader.null() ? .some(nil) : try time()
-                case 10 where reader.equals(field, "revoked_at"):
-                    guard revokedAt == nil else { throw twice() }
-                    revokedAt = reader.null() ? .some(nil) : try time()
-                case 12 where reader.equals(field, "last_used_at"):
-                    guard lastUsedAt == nil else { throw twice() }
-                    lastUsedAt = reader.null() ? .some(nil) : try time()
-                case 12 where reader.equals(field, "rotated_from"):
-                    guard rotatedFrom == nil else { throw twice() }
-                    rotatedFrom = reader.null() ? .some(nil) : try idReference()
-                case 10 where reader.equals(field, "rotated_to"):
-                    guard rotatedTo == nil else { throw twice() }
-                    rotatedTo = reader.null() ? .some(nil) : try idReference()
-                default:
+                guard !field.hasEscapes, let i = RecordSchema.storedSlot(key: UnsafeBufferPointer(rebasing: reader.bytes[field.range])) else {
                     throw fault("unknown field '\(reader.text(field))' in a key record", at: keyStart)
                 }
+                let step = steps[i]
+                guard case .absent = raw.values[i] else {
+                    throw fault("field '\(reader.text(field))' appears twice in a key record", at: keyStart)
+                }
+                if step.nullable && reader.null() {
+                    raw.values[i] = .null
+                    continue
+                }
+                raw.values[i] = try value(step, at: at)
             }
-            func missing(_ field: String) -> KeystoreFault { fault("key record lacks field '\(field)'", at: start) }
-            guard let id else { throw missing("id") }
-            guard let name else { throw missing("name") }
-            guard let digest else { throw missing("digest") }
-            guard let hint else { throw missing("hint") }
-            guard let environment else { throw missing("environment") }
-            guard let permissions else { throw missing("permissions") }
-            guard let createdAt else { throw missing("created_at") }
-            return RawRecord(
-                id: id, name: name, digest: digest, hint: hint, environment: environment, permissions: permissions,
-                createdAt: createdAt, expiresAt: expiresAt ?? nil, revokedAt: revokedAt ?? nil, lastUsedAt: lastUsedAt ?? nil,
-                rotatedFrom: rotatedFrom ?? nil, rotatedTo: rotatedTo ?? nil)
+            for (i, step) in steps.enumerated() where !step.nullable {
+                guard case .absent = raw.values[i] else { continue }
+                throw fault("key record lacks field '\(step.field.spec.name)'", at: start)
+            }
+        }
+
+        /// Reads and checks one value of the kind `step` says.
+        mutating func value(_ step: FieldStep, at: Int) throws -> FieldValue {
+            switch step.kind {
+            case .id:
+                let t = try reader.string()
+                guard !t.hasEscapes, Names.isValidID(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
+                    throw fault("a key id is 'key_' followed by base62 digits", at: at)
+                }
+                return .string(t)
+            case .link:
+                return .string(try idReference())
+            case .text:
+                let t = try reader.string()
+                let n = t.range.count
+                if t.hasEscapes || n > step.maxBytes || n < step.minBytes || containsControlBytes(t.range) {
+                    if let problem = step.rule?.storedProblem(reader.text(t)) { throw fault(problem, at: at) }
+                }
+                return .string(t)
+            case .digest:
+                let t = try reader.string()
+                guard !t.hasEscapes, t.range.count == 64, Hex.isLowercase(UnsafeBufferPointer(rebasing: reader.bytes[t.range])) else {
+                    throw fault("a digest is 64 lowercase hex digits (SHA-256)", at: at)
+                }
+                return .string(t)
+            case .hint:
+                let t = try reader.string()
+                guard t.range.count <= 64 else { throw fault("a hint has at most 64 bytes", at: at) }
+                // Printed by list and show: no control characters, so no terminal escapes.
+                if t.hasEscapes || containsControlBytes(t.range),
+                    reader.text(t).unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+                {
+                    throw fault("a hint cannot contain control characters", at: at)
+                }
+                return .string(t)
+            case .environment:
+                let t = try reader.string()
+                if reader.equals(t, "live") { return .environment(.live) }
+                if reader.equals(t, "test") { return .environment(.test) }
+                throw fault("environment must be \"live\" or \"test\"", at: at)
+            case .permissions:
+                return .permissions(try permissionList())
+            case .time:
+                return .time(try time())
+            }
         }
 
         func containsControlBytes(_ range: Range<Int>) -> Bool {
@@ -479,12 +488,29 @@ public enum KeystoreCodec {
             return set
         }
 
-        func build(_ raw: RawRecord, at offset: Int) throws -> KeyRecord {
-            KeyRecord(
-                id: reader.text(raw.id), name: reader.text(raw.name), digest: reader.text(raw.digest), hint: reader.text(raw.hint),
-                environment: raw.environment, permissions: raw.permissions, createdAt: raw.createdAt, expiresAt: raw.expiresAt,
-                revokedAt: raw.revokedAt, lastUsedAt: raw.lastUsedAt, rotatedFrom: raw.rotatedFrom.map(reader.text),
-                rotatedTo: raw.rotatedTo.map(reader.text))
+        /// The KeyRecord of the values in `raw`.
+        func build() -> KeyRecord {
+            var r = KeyRecord(id: "", name: "", digest: "", hint: "", environment: .live, permissions: .read, createdAt: 0)
+            for (i, spec) in RecordSchema.storedSpecs.enumerated() {
+                let value = raw.values[i]
+                switch spec.type {
+                case .id(let path), .text(let path, _), .digest(let path), .hint(let path):
+                    r[keyPath: path] = value.token.map(reader.text) ?? ""
+                case .optionalText(let path, _), .link(let path):
+                    r[keyPath: path] = value.token.map(reader.text)
+                case .environment(let path):
+                    if case .environment(let e) = value { r[keyPath: path] = e }
+                case .permissions(let path):
+                    if case .permissions(let p) = value { r[keyPath: path] = p }
+                case .time(let path):
+                    if case .time(let t) = value { r[keyPath: path] = t }
+                case .optionalTime(let path):
+                    if case .time(let t) = value { r[keyPath: path] = t }
+                case .status:
+                    break
+                }
+            }
+            return r
         }
     }
 }
