@@ -89,17 +89,6 @@ public enum KeystoreCodec {
         w.raw("}")
     }
 
-    /// The format version a keystore's bytes declare first (`{"version":N`), as keyctl
-    /// writes them; the current version when they do not start that way.
-    static func declaredVersion(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var reader = JSONReader(bytes)
-        var first = true
-        guard (try? reader.expect(UInt8(ascii: "{"), "")) != nil, (try? reader.nextMember(&first)) == true,
-            let name = try? reader.key(), reader.equals(name, "version"), let v = try? reader.integer()
-        else { return Keystore.currentVersion }
-        return Int(clamping: v)
-    }
-
     // MARK: Decoding
 
     /// Decodes and checks a whole keystore.
