@@ -45,7 +45,8 @@ import Testing
         let create = try #require(CommandTable.command(named: "create"))
         #expect(
             Help.usage(create).replacing(/\n +/, with: " ")
-                == "Usage: keyctl create NAME [--permissions LIST] [--env live|test] [--expires-in DURATION | --expires-at TIME] [--format FORMAT]")
+                == "Usage: keyctl create NAME [--permissions LIST] [--env live|test] [--expires-in DURATION | --expires-at TIME] [--description TEXT] [--format FORMAT]"
+        )
         let completions = try #require(CommandTable.command(named: "completions"))
         #expect(Help.usage(completions) == "Usage: keyctl completions bash|zsh|fish")
     }
