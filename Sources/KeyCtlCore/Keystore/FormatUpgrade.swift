@@ -29,7 +29,8 @@ extension KeystoreFile {
                 defer { close(there.fd) }
                 guard Int(there.status.st_size) == bytes.count, (try? readAll(there.fd, sizeHint: bytes.count)) == bytes else {
                     throw KeyCtlError(
-                        .ioError, "\(file.path) already exists with other contents, and keyctl keeps the version 1 keystore there before upgrading it",
+                        .ioError,
+                        "\(file.path) already exists with other contents, and keyctl keeps the version 1 keystore there before upgrading it",
                         hint: "move \(file.path) away and run the command again; the keystore was not changed")
                 }
                 return
