@@ -9,8 +9,8 @@
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Musl)
-    import Musl
+#else
+    #error("keyctl is built and tested with Glibc only (see README, Portability)")
 #endif
 
 /// One column of a key record, in the order the keystore stores it and the output

@@ -7,8 +7,8 @@
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Musl)
-    import Musl
+#else
+    #error("keyctl is built and tested with Glibc only (see README, Portability)")
 #endif
 
 extension KeystoreFile {
