@@ -390,7 +390,7 @@ public struct KeystoreFile {
         beside.removeStaleTemporaries()
         // The first write of an older format upgrades it (FormatUpgrade.swift); a splice
         // never applies then, since the old header is not the one encode writes.
-        if keystore.upgradedFrom != nil, let oldBytes { try keepVersion1(oldBytes, beside: beside) }
+        if before.upgradedFrom != nil, let oldBytes { try keepVersion1(oldBytes, beside: beside) }
         let bytes = KeystoreCodec.encode(keystore)
         try bytes.withUnsafeBytes { try write(parts: [$0], beside: beside, beforeCommit: beforeCommit) }
         return true
