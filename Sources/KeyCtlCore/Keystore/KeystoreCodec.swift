@@ -480,26 +480,34 @@ public enum KeystoreCodec {
         /// The KeyRecord of the values in `raw`.
         func build() -> KeyRecord {
             var r = KeyRecord(id: "", name: "", digest: "", hint: "", environment: .live, permissions: .read, createdAt: 0)
-            for (i, spec) in RecordSchema.storedSpecs.enumerated() {
+            for i in 0..<steps.count {
                 let value = raw.values[i]
-                switch spec.type {
-                case .id(let path), .text(let path, _), .digest(let path), .hint(let path):
-                    r[keyPath: path] = value.token.map(reader.text) ?? ""
-                case .optionalText(let path, _), .link(let path):
-                    r[keyPath: path] = value.token.map(reader.text)
-                case .environment(let path):
-                    if case .environment(let e) = value { r[keyPath: path] = e }
-                case .permissions(let path):
-                    if case .permissions(let p) = value { r[keyPath: path] = p }
-                case .time(let path):
-                    if case .time(let t) = value { r[keyPath: path] = t }
-                case .optionalTime(let path):
-                    if case .time(let t) = value { r[keyPath: path] = t }
-                case .status:
-                    break
+                // The fields every record has are set directly: a key path write costs
+                // more than the rest of building a record. Any other field (an optional
+                // text field added to the table) goes through its key path.
+                switch steps[i].field {
+                case .id: r.id = text(value) ?? ""
+                case .name: r.name = text(value) ?? ""
+                case .digest: r.digest = text(value) ?? ""
+                case .hint: r.hint = text(value) ?? ""
+                case .rotatedFrom: r.rotatedFrom = text(value)
+                case .rotatedTo: r.rotatedTo = text(value)
+                case .environment: if case .environment(let e) = value { r.environment = e }
+                case .permissions: if case .permissions(let p) = value { r.permissions = p }
+                case .createdAt: if case .time(let t) = value { r.createdAt = t }
+                case .expiresAt: if case .time(let t) = value { r.expiresAt = t }
+                case .revokedAt: if case .time(let t) = value { r.revokedAt = t }
+                case .lastUsedAt: if case .time(let t) = value { r.lastUsedAt = t }
+                default:
+                    if case .optionalText(let path, _) = RecordSchema.storedSpecs[i].type, let t = text(value) { r[keyPath: path] = t }
                 }
             }
             return r
+        }
+
+        @inline(__always) func text(_ value: FieldValue) -> String? {
+            guard case .string(let t) = value else { return nil }
+            return reader.text(t)
         }
     }
 }
