@@ -92,6 +92,7 @@ def median_ms(row):
 def copier(src, dst):
     def prepare():
         shutil.copyfile(src, dst)
+        generate_keystore.copy_log(src, dst)  # the keystore records its log's head
         for suffix in (".index", ".usage"):
             if os.path.exists(dst + suffix):
                 os.unlink(dst + suffix)

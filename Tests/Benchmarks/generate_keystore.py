@@ -7,7 +7,9 @@
       field order of SRC's first record and is written the way keyctl writes one
       (compact JSON, one record per line, records separated by ",\\n"); the text of SRC
       is otherwise kept byte for byte. Revoked records are older than every live key.
-      DST is created with mode 0600.
+      DST is created with mode 0600. SRC's audit log (SRC.log) is copied to DST.log:
+      the keystore records the log's head, and keyctl refuses to write a keystore
+      whose log is missing (LOG_CORRUPT). The inserted records are not in the log.
 
   generate_keystore.py htpasswd DST N
       Write an htpasswd file of N {SHA} entries "userI:{SHA}base64(sha1("pwI"))",
@@ -93,6 +95,15 @@ def keystore(src, dst, n, check=True):
     if check:  # a million records: keyctl itself checks the file (the benchmark verifies with it)
         assert len(json.loads(out)["keys"]) == len(live) + n
     write_private(dst, out.encode("utf-8"))
+    copy_log(src, dst)
+
+
+def copy_log(src, dst):
+    """Copy SRC.log to DST.log (mode 0600) when SRC has one; remove a stale DST.log otherwise."""
+    if os.path.exists(src + ".log"):
+        write_private(dst + ".log", open(src + ".log", "rb").read())
+    elif os.path.exists(dst + ".log"):
+        os.unlink(dst + ".log")
 
 
 def htpasswd(dst, n):
