@@ -14,6 +14,9 @@ public struct Invocation {
     public let context: Context
     public let now: Timestamp
 
+    /// The usage file's stamps, read once, the first time a record is printed.
+    let usage = UsageTimes()
+
     var json: Bool { arguments.json }
     var commandName: String { spec.name.rawValue }
 
@@ -96,10 +99,12 @@ public struct Invocation {
     // MARK: Records
 
     /// A record as --json prints it: the fields RecordSchema marks for output, and
-    /// the secret in "key" for the one create or rotate that made it.
+    /// the secret in "key" for the one create or rotate that made it. Every command
+    /// prints records through here, so every one shows `last_used_at` merged with the
+    /// usage file (`shown`), writers (revoke, rotate, update, prune) included.
     func writeRecord(_ r: KeyRecord, to w: inout JSONWriter, key: String? = nil) {
         w.raw("{")
-        RecordSchema.writeMembers(r, to: &w, now: now)
+        RecordSchema.writeMembers(shown(r), to: &w, now: now)
         if let key {
             w.key("key")
             w.string(key)
@@ -123,6 +128,15 @@ public struct Invocation {
         }
         w.raw("]\n")
         return w.bytes
+    }
+
+    /// The record as it is shown: its `last_used_at` the newer of its own and its
+    /// newest stamp in the usage file (UsageFile.swift). A record `load` returned is
+    /// merged already; merging again changes nothing.
+    func shown(_ r: KeyRecord) -> KeyRecord {
+        var r = r
+        r.lastUsedAt = r.lastUsed(merging: usage.times { try? keystoreFile().usageFile() })
+        return r
     }
 
     /// The key's reference for a person: `key_… (name)`.

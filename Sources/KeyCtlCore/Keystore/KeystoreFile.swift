@@ -351,6 +351,7 @@ public struct KeystoreFile {
             try writeAhead(&keystore, before: existed ? before : nil, beside: beside) { keystore in
                 _ = try writeChanges(keystore, before: before, oldBytes: oldBytes, ranges: ranges, beside: beside, beforeCommit: delivered)
             }
+            if keystore.keys.count < before.keys.count { UsageFile(beside).forget(allBut: keystore) }
         } else if let delivered, !delivered() {
             throw KeyCtlError.outputFailed
         }

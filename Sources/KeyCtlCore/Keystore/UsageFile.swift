@@ -22,6 +22,11 @@
 //   keystore's lock (one try, no wait). No stamp is lost to a compaction: the
 //   compactor copies whatever was appended to the old file after its rename, and an
 //   appender whose file was replaced under it appends again to the new one.
+// - Stamps go with their keys: a write that leaves fewer records than it found
+//   (`prune`) compacts the file to the keys still in the keystore, under the lock
+//   it holds (KeystoreFile.update). A stamp a verify appends for a pruned key after
+//   that (it read the keystore before the prune) stays until the next prune; it can
+//   never match a key again.
 // - Opened only through BesideFile.swift, like every file beside the keystore: not
 //   followed through a symlink, made only by the keystore's owner (0600, or 0640 for a
 //   keystore shared with a group), and gone without when it is not a regular file of
@@ -229,6 +234,17 @@ public struct UsageFile {
         return compactLocked(keep: keep)
     }
 
+    /// Drops the stamps of keys no longer in `keystore` (records `prune` removed), by
+    /// a compaction. The caller holds the keystore's lock and has just committed
+    /// `keystore`; best effort, like every use of the usage file.
+    func forget(allBut keystore: Keystore) {
+        var present = Set<Prefix>(minimumCapacity: keystore.keys.count)
+        for record in keystore.keys {
+            if let prefix = Prefix(hex: record.digest.utf8) { present.insert(prefix) }
+        }
+        compactLocked(keep: { present.contains($0) })
+    }
+
     /// The compaction itself; the caller holds the keystore's lock.
     @discardableResult
     func compactLocked(keep: ((Prefix) -> Bool)? = nil) -> Bool {
@@ -263,6 +279,21 @@ public struct UsageFile {
         }
         close(fd)
         return true
+    }
+}
+
+/// The usage file's stamps, read the first time they are asked for and kept for the
+/// rest of one command (Invocation.usage): a writer prints its records while it holds
+/// the keystore's lock, so they are the stamps as of its change.
+final class UsageTimes {
+    private var loaded: [UsageFile.Prefix: Timestamp]?
+
+    /// The stamps of `file()`'s usage file; empty when there is none.
+    func times(_ file: () -> UsageFile?) -> [UsageFile.Prefix: Timestamp] {
+        if let loaded { return loaded }
+        let times = file()?.times() ?? [:]
+        loaded = times
+        return times
     }
 }
 
