@@ -87,6 +87,7 @@ _keyctl_takes_value()
     create) case $2 in --permissions|--env|--expires-in|--expires-at|--description|--format) return 0 ;; esac ;;
     list) case $2 in --status|--expiring-within) return 0 ;; esac ;;
     rotate) case $2 in --grace|--expires-in|--expiring-within|--format) return 0 ;; esac ;;
+    update) case $2 in --name|--description|--permissions|--expires-in|--expires-at) return 0 ;; esac ;;
     log) case $2 in --since) return 0 ;; esac ;;
     verify) case $2 in --from-env|--require) return 0 ;; esac ;;
     esac
@@ -124,6 +125,14 @@ _keyctl_value()
         --expiring-within) return 0 ;;
         --format) _keyctl_compreply raw bearer basic x-api-key env; return 0 ;;
         esac ;;
+    update)
+        case $1 in
+        --name) return 0 ;;
+        --description) return 0 ;;
+        --permissions) _keyctl_list read write admin webhook; return 0 ;;
+        --expires-in) return 0 ;;
+        --expires-at) return 0 ;;
+        esac ;;
     log)
         case $1 in
         --since) return 0 ;;
@@ -148,6 +157,7 @@ _keyctl_options()
     create) _keyctl_compreply --permissions --env --expires-in --expires-at --description --format ;;
     list) _keyctl_compreply --status --expiring-within --all ;;
     rotate) _keyctl_compreply --grace --expires-in --expiring-within --format ;;
+    update) _keyctl_compreply --name --description --permissions --expires-in --expires-at --no-expiry ;;
     log) _keyctl_compreply --since --verify ;;
     verify) _keyctl_compreply --from-env --require --no-stamp --batch ;;
     esac
@@ -174,6 +184,10 @@ _keyctl_argument()
         case $2 in
         0) _keyctl_keys; return 0 ;;
         esac ;;
+    update)
+        case $2 in
+        0) _keyctl_keys; return 0 ;;
+        esac ;;
     log)
         case $2 in
         0) _keyctl_keys; return 0 ;;
@@ -188,7 +202,7 @@ _keyctl_argument()
         esac ;;
     help)
         case $2 in
-        0) _keyctl_compreply init create list show revoke rotate log verify completions help; return 0 ;;
+        0) _keyctl_compreply init create list show revoke rotate update log verify completions help; return 0 ;;
         esac ;;
     esac
     return 1
@@ -234,7 +248,7 @@ _keyctl()
     # Options only for a word that starts with a dash: after the last
     # argument an empty word gets nothing, not a `-` common to every option.
     if [[ -z $cmd ]]; then
-        _keyctl_compreply init create list show revoke rotate log verify completions help
+        _keyctl_compreply init create list show revoke rotate update log verify completions help
     else
         _keyctl_argument "$cmd" "$npos"
     fi

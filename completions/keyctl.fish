@@ -13,6 +13,8 @@ function __keyctl_takes_value
             contains -- $argv[2] --status --expiring-within; and return 0
         case rotate
             contains -- $argv[2] --grace --expires-in --expiring-within --format; and return 0
+        case update
+            contains -- $argv[2] --name --description --permissions --expires-in --expires-at; and return 0
         case log
             contains -- $argv[2] --since; and return 0
         case verify
@@ -70,6 +72,8 @@ function __keyctl_argument
             test $state[1] -ge 0; and set kind key
         case rotate
             test $state[1] -eq 0; and set kind key
+        case update
+            test $state[1] -eq 0; and set kind key
         case log
             test $state[1] -eq 0; and set kind key
         case verify
@@ -120,6 +124,7 @@ complete -c keyctl -n __keyctl_needs_command -a list -d 'list keys, newest first
 complete -c keyctl -n __keyctl_needs_command -a show -d 'show one key\'s record'
 complete -c keyctl -n __keyctl_needs_command -a revoke -d 'revoke keys, all or nothing'
 complete -c keyctl -n __keyctl_needs_command -a rotate -d 'replace a key with a new one'
+complete -c keyctl -n __keyctl_needs_command -a update -d 'change a key in place, keeping its secret'
 complete -c keyctl -n __keyctl_needs_command -a log -d 'show the audit log, or verify its chain'
 complete -c keyctl -n __keyctl_needs_command -a verify -d 'check a key; the exit status tells the answer'
 complete -c keyctl -n __keyctl_needs_command -a completions -d 'print a shell completion script'
@@ -143,6 +148,12 @@ complete -c keyctl -n '__keyctl_using rotate' -l grace -x -d 'keep the old key v
 complete -c keyctl -n '__keyctl_using rotate' -l expires-in -x -d 'expire after DURATION, e.g. 90d or 1d12h'
 complete -c keyctl -n '__keyctl_using rotate' -l expiring-within -x -d 'rotate every active or expired key that expires within DURATION'
 complete -c keyctl -n '__keyctl_using rotate' -l format -x -a 'raw bearer basic x-api-key env' -d 'print the key as raw (default), bearer, basic, x-api-key or env'
+complete -c keyctl -n '__keyctl_using update' -l name -x -d 'a new name, 1-100 characters, unique among keys in use'
+complete -c keyctl -n '__keyctl_using update' -l description -x -d 'a new description, up to 500 characters; \'\' clears it'
+complete -c keyctl -n '__keyctl_using update' -l permissions -x -a '(__keyctl_list read write admin webhook)' -d 'the new permissions, comma-separated: read, write, admin, webhook'
+complete -c keyctl -n '__keyctl_using update' -l expires-in -x -d 'expire DURATION from now, e.g. 90d'
+complete -c keyctl -n '__keyctl_using update' -l expires-at -x -d 'expire at TIME, RFC 3339'
+complete -c keyctl -n '__keyctl_using update' -l no-expiry -d 'never expire'
 complete -c keyctl -n '__keyctl_using log' -l since -x -d 'only entries from the last DURATION'
 complete -c keyctl -n '__keyctl_using log' -l verify -d 'check the whole chain; exit 0 and print the last hash, or 65 LOG_CORRUPT'
 complete -c keyctl -n '__keyctl_using verify' -l from-env -x -d 'read the key from the environment variable VAR'
@@ -157,6 +168,7 @@ complete -c keyctl -n '__keyctl_argument command' -a list -d 'list keys, newest 
 complete -c keyctl -n '__keyctl_argument command' -a show -d 'show one key\'s record'
 complete -c keyctl -n '__keyctl_argument command' -a revoke -d 'revoke keys, all or nothing'
 complete -c keyctl -n '__keyctl_argument command' -a rotate -d 'replace a key with a new one'
+complete -c keyctl -n '__keyctl_argument command' -a update -d 'change a key in place, keeping its secret'
 complete -c keyctl -n '__keyctl_argument command' -a log -d 'show the audit log, or verify its chain'
 complete -c keyctl -n '__keyctl_argument command' -a verify -d 'check a key; the exit status tells the answer'
 complete -c keyctl -n '__keyctl_argument command' -a completions -d 'print a shell completion script'

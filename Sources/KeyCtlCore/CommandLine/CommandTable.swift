@@ -99,7 +99,7 @@ public struct UsageForm: Sendable, Equatable {
 }
 
 public enum CommandName: String, CaseIterable, Sendable {
-    case `init`, create, list, show, revoke, rotate, log, verify, completions, help
+    case `init`, create, list, show, revoke, rotate, update, log, verify, completions, help
 }
 
 public struct CommandSpec: Sendable {
@@ -218,6 +218,26 @@ public enum CommandTable {
             ],
             run: RotateCommand.run),
         .make(
+            .update, UpdateOptions.self, summary: "change a key in place, keeping its secret",
+            discussion:
+                "Changes a key's name, description, permissions or expiry; its secret and id stay. A revoked or retiring key cannot be updated (KEY_REVOKED). An empty --description clears it. An update that changes nothing is refused and writes nothing.",
+            arguments: [.required("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
+            options: [
+                .value("name", \.name, .string("NAME"), help: "a new name, 1-100 characters, unique among keys in use"),
+                .value("description", \.description, .string("TEXT"), help: "a new description, up to 500 characters; '' clears it"),
+                .list("permissions", \.permissions, help: "the new permissions, comma-separated: read, write, admin, webhook"),
+                .value("expires-in", \.expiresIn, .duration(), help: "expire DURATION from now, e.g. 90d"),
+                .value("expires-at", \.expiresAt, .time, help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
+                .flag("no-expiry", \.noExpiry, help: "never expire"),
+            ],
+            forms: [
+                [
+                    .argument(\.key), .option(\.name), .option(\.description), .option(\.permissions),
+                    .either([\.expiresIn, \.expiresAt, \.noExpiry]),
+                ]
+            ],
+            run: UpdateCommand.run),
+        .make(
             .log, LogOptions.self, summary: "show the audit log, or verify its chain",
             discussion:
                 "Every change to the keystore has one entry in PATH.log: who (uid, user, $KEYCTL_ACTOR), when, the command, and each changed field's old and new value; never a secret. Oldest first. --verify checks every entry's hash chain against the head the keystore records and prints the last entry's hash; keep it elsewhere to detect a rewrite of the whole log.",
@@ -317,6 +337,17 @@ public struct RotateOptions: CommandOptions {
     public var expiresIn: Int64?
     public var expiringWithin: Int64?
     public var format: APIKey.Format?
+    public init() {}
+}
+
+public struct UpdateOptions: CommandOptions {
+    public var key = ""
+    public var name: String?
+    public var description: String?
+    public var permissions: [Permission]?
+    public var expiresIn: Int64?
+    public var expiresAt: Timestamp?
+    public var noExpiry = false
     public init() {}
 }
 

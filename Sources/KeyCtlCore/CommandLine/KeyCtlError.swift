@@ -13,7 +13,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case lastKey = "LAST_KEY"
     case nameTaken = "NAME_TAKEN"
     case keystoreExists = "KEYSTORE_EXISTS"
-    /// Not in the spec's table: `rotate` of a key that is revoked or already retiring.
+    /// `rotate` or `update` of a key that is revoked or already retiring.
     /// A rule refusal, so it shares exit status 5 with the others.
     case keyRevoked = "KEY_REVOKED"
     case notFound = "NOT_FOUND"
@@ -52,9 +52,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .forbidden: return "verify --require: the key is valid but lacks that permission"
         case .keyLimitReached: return "create: the keystore already holds its maximum of keys that are not revoked"
         case .lastKey: return "revoke: the keystore would be left with no key that is not revoked"
-        case .nameTaken: return "create: a key that is not revoked or retiring already has that name"
+        case .nameTaken: return "create, update: a key that is not revoked or retiring already has that name"
         case .keystoreExists: return "init: there is a keystore at that path already"
-        case .keyRevoked: return "rotate: the key is revoked or already retiring"
+        case .keyRevoked: return "rotate, update: the key is revoked or already retiring"
         case .notFound: return "no key with that id or name"
         case .usage: return "bad command line"
         case .keystoreCorrupt: return "the keystore is not valid keyctl JSON"

@@ -44,12 +44,19 @@ enum CreateCommand {
         if options.expiresIn != nil && options.expiresAt != nil {
             throw inv.usage("give --expires-in or --expires-at, not both")
         }
-        if let seconds = options.expiresIn {
+        return try expiry(in: options.expiresIn, at: options.expiresAt, inv, never: "none")
+    }
+
+    /// The expiry `--expires-in SECONDS` or `--expires-at TIME` asks for (nil when
+    /// neither is given): not past the latest time keyctl stores, not in the past.
+    /// `never` says how to ask for a key that never expires instead.
+    static func expiry(in seconds: Int64?, at time: Timestamp?, _ inv: Invocation, never: String) throws -> Timestamp? {
+        if let seconds {
             return try TimeLimit.later(
                 inv.now, by: seconds, what: "--expires-in \(DurationParser.format(seconds))",
-                hint: "give a shorter --expires-in, or none for a key that never expires", command: inv.commandName)
+                hint: "give a shorter --expires-in, or \(never) for a key that never expires", command: inv.commandName)
         }
-        guard let t = options.expiresAt else { return nil }
+        guard let t = time else { return nil }
         guard t > inv.now else { throw inv.usage("--expires-at \(RFC3339.format(t)) is in the past") }
         return t
     }

@@ -153,6 +153,7 @@ public struct AuditEntry: Equatable, Sendable {
     /// digest (the log never needs it) nor last_used_at (usage is not a change).
     static let fields: [(String, @Sendable (KeyRecord) -> LogValue)] = [
         ("name", { .string($0.name) }),
+        ("description", { $0.description.map(LogValue.string) ?? .null }),
         ("environment", { .string($0.environment.rawValue) }),
         ("permissions", { .strings($0.permissions.names) }),
         ("created_at", { time($0.createdAt) }),

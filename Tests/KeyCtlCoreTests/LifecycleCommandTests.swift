@@ -1,0 +1,218 @@
+// update, config and prune (SPEC §5, §6, §7), in-process with a fixed clock: what
+// each changes, the one audit log entry it adds, and that every refusal leaves the
+// keystore and every file beside it (log, usage, index) byte for byte as they were.
+
+import Foundation
+import Testing
+
+@testable import KeyCtlCore
+
+extension World {
+    /// Every file in the keystore's directory but the lock, by name, with its bytes.
+    func snapshot() -> [String: Data] {
+        var all: [String: Data] = [:]
+        for name in files() where !name.hasSuffix(".lock") {
+            all[name] = FileManager.default.contents(atPath: directory + "/" + name)
+        }
+        return all
+    }
+
+    /// The audit log's entries (`log --json`).
+    func logEntries(sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
+        let r = run(["log", "--json"])
+        try #require(r.status == 0, "log: \(r.stderr)", sourceLocation: sourceLocation)
+        return try #require(parse(r.stdout) as? [[String: Any]], sourceLocation: sourceLocation)
+    }
+
+    /// `expectFailure`, and the log, usage file and index unchanged too.
+    func expectRefusal(_ arguments: [String], _ code: ErrorCode, sourceLocation: SourceLocation = #_sourceLocation) {
+        let before = snapshot()
+        expectFailure(arguments, code, sourceLocation: sourceLocation)
+        #expect(snapshot() == before, "\(arguments) changed a file beside the keystore", sourceLocation: sourceLocation)
+        #expect(run(["log", "--verify"]).status == 0, sourceLocation: sourceLocation)
+    }
+}
+
+/// The changes one log entry records for one key: field -> [old, new].
+func changes(in entry: [String: Any], of id: String) -> [String: [Any]] {
+    let keys = entry["keys"] as? [[String: Any]] ?? []
+    let key = keys.first { $0["id"] as? String == id }
+    return key?["changes"] as? [String: [Any]] ?? [:]
+}
+
+@Suite struct UpdateCommandTests {
+    @Test func changesInPlaceKeepingTheSecretAndId() throws {
+        let w = World()
+        let a = try w.create("ci", ["--permissions", "read,write", "--expires-in", "30d"])
+        let entries = try w.logEntries().count
+        w.now += 3600
+        let r = w.run([
+            "update", "ci", "--name", "deploy bot", "--description", "GitHub Actions, repo web", "--permissions", "read", "--expires-in", "90d",
+            "--json",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty)
+        let record = try object(r.stdout)
+        #expect(record["id"] as? String == a.id)
+        #expect(record["name"] as? String == "deploy bot")
+        #expect(record["description"] as? String == "GitHub Actions, repo web")
+        #expect(record["permissions"] as? [String] == ["read"])
+        #expect(record["expires_at"] as? String == iso(w.now + 90 * 86400))
+        #expect(record["created_at"] as? String == a.record["created_at"] as? String)
+        #expect(record["hint"] as? String == a.record["hint"] as? String)
+        #expect(record["key"] == nil, "update never prints a secret")
+        // The same secret still verifies, under the new name.
+        #expect(w.verify(a.key) == 0)
+        #expect(try w.record("deploy bot")["id"] as? String == a.id)
+        #expect(w.run(["show", "ci"]).status == ErrorCode.notFound.exitStatus)
+        // One log entry, with every changed field's old and new value.
+        let log = try w.logEntries()
+        #expect(log.count == entries + 1)
+        let last = try #require(log.last)
+        #expect(last["command"] as? String == "update")
+        let changed = changes(in: last, of: a.id)
+        #expect(Set(changed.keys) == ["name", "description", "permissions", "expires_at"])
+        #expect(changed["name"]?.first as? String == "ci" && changed["name"]?.last as? String == "deploy bot")
+        #expect(changed["description"]?.first is NSNull && changed["description"]?.last as? String == "GitHub Actions, repo web")
+        #expect(changed["permissions"]?.first as? [String] == ["read", "write"])
+        #expect(changed["permissions"]?.last as? [String] == ["read"])
+        #expect(w.run(["log", "--verify"]).status == 0)
+    }
+
+    @Test func humanNoticeIsOneLineOnStderr() throws {
+        let w = World()
+        let a = try w.create("ci")
+        let r = w.run(["update", "ci", "--permissions", "read,write"])
+        #expect(r.status == 0)
+        #expect(r.stdout.isEmpty, "stdout carries data only")
+        #expect(r.stderr == "keyctl: updated \(a.id) (ci): permissions read -> read,write\n")
+    }
+
+    @Test func anEmptyDescriptionClearsIt() throws {
+        let w = World()
+        let a = try w.create("ci", ["--description", "old text"])
+        #expect(w.run(["update", "ci", "--description", ""]).status == 0)
+        #expect(try w.record("ci")["description"] is NSNull)
+        let changed = changes(in: try #require(try w.logEntries().last), of: a.id)
+        #expect(changed["description"]?.first as? String == "old text" && changed["description"]?.last is NSNull)
+    }
+
+    @Test func noExpiryAndExpiresAt() throws {
+        let w = World()
+        try w.create("ci", ["--expires-in", "1d"])
+        #expect(w.run(["update", "ci", "--no-expiry"]).status == 0)
+        #expect(try w.record("ci")["expires_at"] is NSNull)
+        #expect(w.run(["update", "ci", "--expires-at", "2030-01-01T00:00:00Z"]).status == 0)
+        #expect(try w.record("ci")["expires_at"] as? String == "2030-01-01T00:00:00Z")
+    }
+
+    @Test func anExpiredKeyCanBeGivenANewExpiry() throws {
+        let w = World()
+        let a = try w.create("ci", ["--expires-in", "1h"])
+        w.now += 7200
+        #expect(w.verify(a.key) == 2)
+        #expect(w.run(["update", "ci", "--expires-in", "30d"]).status == 0)
+        #expect(try w.record("ci")["status"] as? String == "active")
+        #expect(w.verify(a.key) == 0)
+    }
+
+    @Test func aRemovedPermissionIsRefusedByTheVeryNextVerify() throws {
+        let w = World()
+        // A zero settle time: verify builds and trusts its index at once.
+        w.system.indexSettleTime = 0
+        let a = try w.create("ci", ["--permissions", "read,write"])
+        try w.create("other")
+        #expect(w.verify(a.key, ["--require", "write"]) == 0)
+        #expect(w.verify(a.key, ["--require", "write"]) == 0)
+        #expect(FileManager.default.fileExists(atPath: w.keystore + ".index"), "the index is there to go stale")
+        #expect(w.run(["update", "ci", "--permissions", "read"]).status == 0)
+        w.expectAnswer(["verify", "--require", "write"], .forbidden, stdin: a.key + "\n")
+        #expect(w.verify(a.key, ["--require", "read"]) == 0)
+    }
+
+    @Test func aNameIsFreeOnceItsKeyIsRevoked() throws {
+        let w = World()
+        try w.create("a")
+        try w.create("b")
+        let c = try w.create("c")
+        #expect(w.run(["revoke", "c"]).status == 0)
+        #expect(w.run(["update", "a", "--name", "c"]).status == 0)
+        #expect(try w.record("c")["id"] as? String != c.id)
+    }
+
+    /// Every bad input: its code, one line, and nothing written anywhere.
+    @Test func refusalsChangeNothing() throws {
+        let w = World()
+        let a = try w.create("ci", ["--description", "same", "--permissions", "read,write", "--expires-in", "30d"])
+        let b = try w.create("web")
+        try w.create("spare")
+        let revoked = try w.create("gone")
+        #expect(w.run(["revoke", "gone"]).status == 0)
+        let rotated = try w.create("old")
+        #expect(w.run(["rotate", "old", "--grace", "1d"]).status == 0)
+        _ = w.verify(b.key)  // a usage stamp to keep
+        let cases: [([String], ErrorCode)] = [
+            (["update", "ci"], .usage),
+            (["update"], .usage),
+            (["update", "ci", "--name", ""], .usage),
+            (["update", "ci", "--name", "   "], .usage),
+            (["update", "ci", "--name", "a\u{7}b"], .usage),
+            (["update", "ci", "--name", "a\u{202E}b"], .usage),
+            (["update", "ci", "--name", String(repeating: "n", count: 101)], .usage),
+            (["update", "ci", "--name", "web"], .nameTaken),
+            (["update", "ci", "--description", "line\nbreak"], .usage),
+            (["update", "ci", "--description", String(repeating: "d", count: 501)], .usage),
+            (["update", "ci", "--description", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ"], .usage),
+            (["update", "ci", "--permissions", "root"], .usage),
+            (["update", "ci", "--permissions", ""], .usage),
+            (["update", "ci", "--expires-in", "30d", "--no-expiry"], .usage),
+            (["update", "ci", "--expires-in", "30d", "--expires-at", "2030-01-01T00:00:00Z"], .usage),
+            (["update", "ci", "--expires-at", "2030-01-01T00:00:00Z", "--no-expiry"], .usage),
+            (["update", "ci", "--expires-in", "0s"], .usage),
+            (["update", "ci", "--expires-in", "101y"], .usage),
+            (["update", "ci", "--expires-in", "99999999w"], .usage),
+            (["update", "ci", "--expires-at", "2020-01-01T00:00:00Z"], .usage),
+            (["update", "ci", "--expires-at", "tomorrow"], .usage),
+            (["update", "ci", "--frobnicate"], .usage),
+            (["update", "ci", "extra"], .usage),
+            (["update", "nobody", "--permissions", "read"], .notFound),
+            (["update", "gone", "--permissions", "read"], .notFound),
+            (["update", revoked.id, "--permissions", "read"], .keyRevoked),
+            (["update", rotated.id, "--description", "x"], .keyRevoked),
+            // Nothing to change: every value given is the key's already.
+            (["update", "ci", "--description", "same"], .usage),
+            (["update", "ci", "--name", "ci", "--permissions", "write,read"], .usage),
+            (["update", "web", "--no-expiry"], .usage),
+            (["update", "web", "--description", ""], .usage),
+        ]
+        for (arguments, code) in cases {
+            w.expectRefusal(arguments, code)
+        }
+        // The refusals left the key as it was.
+        let record = try w.record(a.id)
+        #expect(record["name"] as? String == "ci" && record["description"] as? String == "same")
+    }
+
+    @Test func nothingToChangeSaysSoAndWritesNoLogEntry() throws {
+        let w = World()
+        let a = try w.create("ci", ["--permissions", "write"])
+        let entries = try w.logEntries().count
+        let r = w.run(["update", "ci", "--permissions", "write"])
+        #expect(r.status == 64)
+        #expect(r.stderr.hasPrefix("keyctl: nothing to change: \(a.id) (ci)"))
+        #expect(try w.logEntries().count == entries)
+    }
+
+    @Test func anUndeliverableRecordIsNotKept() throws {
+        let w = World()
+        try w.create("ci")
+        let before = w.snapshot()
+        w.stdoutWorks = false
+        let r = w.run(["update", "ci", "--name", "renamed", "--json"])
+        #expect(r.status == ErrorCode.ioError.exitStatus)
+        #expect(w.snapshot() == before)
+        w.stdoutWorks = true
+        #expect(w.run(["log", "--verify"]).status == 0)
+        #expect(try w.record("ci")["name"] as? String == "ci")
+    }
+}

@@ -1,0 +1,109 @@
+// update, config and prune through the built binary: every bad input leaves the
+// keystore, its log, its usage file and its index byte for byte as they were; data
+// that cannot reach stdout undoes the change; and a change is seen by the very next
+// verify, also when a settled index and usage stamps are there to go stale.
+
+import Foundation
+import Testing
+
+extension Sandbox {
+    /// Every file in the sandbox but the lock, with its bytes.
+    func snapshot() -> [String: Data] {
+        var all: [String: Data] = [:]
+        for name in entries() where !name.hasSuffix(".lock") {
+            all[name] = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path)
+        }
+        return all
+    }
+
+    /// A keystore with keys in every state, a usage file and a settled index.
+    /// Returns the keys by name.
+    func lifecycleFixture() throws -> [String: String] {
+        var keys: [String: String] = [:]
+        for (name, options) in [
+            ("ci", ["--permissions", "read,write", "--description", "same"]), ("web", []), ("spare", []), ("gone", []), ("old", []),
+        ] {
+            let r = keyctl(["create", name] + options)
+            try #require(r.status == 0, "\(r.stderr)")
+            keys[name] = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try #require(keyctl(["revoke", "gone"]).status == 0)
+        try #require(keyctl(["rotate", "old", "--grace", "1d"]).status == 0)
+        try VerifyIndexTests.verifyUntilIndexed(self, keys["web"]! + "\n", status: 0)
+        try #require(entries().contains("keystore.json.usage") && entries().contains("keystore.json.index"))
+        return keys
+    }
+}
+
+@Suite struct LifecycleEndToEndTests {
+    static func id(_ box: Sandbox, _ name: String, status: String) throws -> String {
+        let r = box.keyctl(["--json", "list", "--all"])
+        let list = try #require(parseJSON(r.stdout) as? [[String: Any]])
+        return try #require(list.first { $0["name"] as? String == name && $0["status"] as? String == status }?["id"] as? String)
+    }
+
+    /// Each bad input, as a person and with --json: its exit status, one line on
+    /// stderr, nothing on stdout, and every file unchanged.
+    @Test func badInputChangesNoFile() throws {
+        let box = Sandbox()
+        _ = try box.lifecycleFixture()
+        let gone = try Self.id(box, "gone", status: "revoked")
+        let old = try Self.id(box, "old", status: "retiring")
+        let cases: [([String], Int32)] = [
+            (["update", "ci"], 64),
+            (["update", "ci", "--name", ""], 64),
+            (["update", "ci", "--name", "web"], 5),
+            (["update", "ci", "--description", "tab\there"], 64),
+            (["update", "ci", "--expires-in", "30d", "--no-expiry"], 64),
+            (["update", "ci", "--expires-at", "2001-01-01T00:00:00Z"], 64),
+            (["update", "ci", "--expires-in", "99999999w"], 64),
+            (["update", "nobody", "--name", "x"], 6),
+            (["update", gone, "--name", "x"], 5),
+            (["update", old, "--name", "x"], 5),
+            (["update", "ci", "--description", "same"], 64),
+        ]
+        let before = box.snapshot()
+        for (arguments, status) in cases {
+            for json in [false, true] {
+                let r = box.keyctl((json ? ["--json"] : []) + arguments)
+                #expect(r.status == status, "\(arguments): \(r.stderr)")
+                #expect(r.stdout.isEmpty, "\(arguments) printed \(r.stdout)")
+                #expect(r.stderr.filter { $0 == "\n" }.count == 1, "one line: \(r.stderr.debugDescription)")
+                #expect(r.stderr.hasPrefix(json ? "{\"error\":" : "keyctl: "), "\(r.stderr)")
+                #expect(box.snapshot() == before, "\(arguments) changed a file")
+            }
+        }
+        #expect(box.keyctl(["log", "--verify"]).status == 0)
+    }
+
+    /// The record update prints with --json is part of the change.
+    @Test(arguments: [">&-", ">/dev/full"])
+    func undeliverableOutputUndoesTheChange(redirect: String) throws {
+        let box = Sandbox()
+        _ = try box.lifecycleFixture()
+        let before = box.snapshot()
+        for arguments in [["--json", "update", "ci", "--name", "renamed"]] {
+            let r = ClosedStreamTests.run(box, arguments, redirect: redirect)
+            #expect(r.status == 74, "\(arguments) \(redirect): \(r.stderr)")
+            #expect(box.snapshot() == before, "\(arguments) \(redirect) changed a file")
+        }
+        #expect(box.keyctl(["log", "--verify"]).status == 0)
+    }
+
+    /// A permission removed by update is refused by the next verify, though the
+    /// index verify built (and trusts) still lists the key with it.
+    @Test func aRemovedPermissionIsRefusedThroughASettledIndex() throws {
+        let box = Sandbox()
+        let keys = try box.lifecycleFixture()
+        let ci = keys["ci"]!
+        try VerifyIndexTests.verifyUntilIndexed(box, ci + "\n", status: 0)
+        #expect(box.keyctl(["verify", "--require", "write"], stdin: ci).status == 0)
+        #expect(box.keyctl(["update", "ci", "--permissions", "read"]).status == 0)
+        let r = box.keyctl(["--json", "verify", "--require", "write"], stdin: ci)
+        #expect(r.status == 4, "\(r.stdout)")
+        #expect((parseJSON(r.stdout) as? [String: Any])?["code"] as? String == "FORBIDDEN")
+        #expect(box.keyctl(["verify", "--require", "read"], stdin: ci).status == 0)
+        try VerifyIndexTests.verifyUntilIndexed(box, ci + "\n", status: 0)
+        #expect(box.keyctl(["verify", "--require", "write"], stdin: ci).status == 4)
+    }
+}
