@@ -161,6 +161,18 @@ func sameJSON(_ a: Any?, _ b: Any?) -> Bool {
         #expect(try Repository.fileBytes(w.keystore + ".v1") == original)
     }
 
+    /// The fuzzer's find: a version 1 keystore encoded as read wrote "version":2 without
+    /// the "log" field version 2 requires, so it did not decode again.
+    @Test(arguments: Fixture.all) func aVersion1KeystoreEncodedAsReadDecodesAgain(_ fixture: Fixture) throws {
+        let read = try KeystoreCodec.decode(try fixture.bytes())
+        #expect(read.version == 1)
+        let again = try KeystoreCodec.decode(KeystoreCodec.encode(read))
+        #expect(again.version == 2)
+        #expect(again.log == nil)
+        #expect(again.keys == read.keys)
+        #expect(again.maxKeys == read.maxKeys && again.prefix == read.prefix)
+    }
+
     @Test func aNewerVersionIsRefusedAndSaysToUpgradeKeyctl() throws {
         let w = World()
         let text = "{\"version\":3,\"prefix\":\"ak\",\"max_keys\":10,\"log\":null,\"keys\":[\n]}\n"

@@ -46,25 +46,26 @@ public enum KeystoreCodec {
         w.string(keystore.prefix)
         w.key("max_keys")
         w.integer(keystore.maxKeys)
-        if keystore.version >= 2 {
-            w.key("log")
-            if let head = keystore.log {
-                w.raw("{\"seq\":")
-                w.integer(Int(head.seq))
-                w.key("hash")
-                w.string(head.hash)
-                if let file = head.file {
-                    w.key("size")
-                    w.integer(Int(file.size))
-                    w.key("inode")
-                    w.integer(Int(file.inode))
-                    w.key("ctime")
-                    w.integer(Int(file.ctime))
-                }
-                w.raw("}")
-            } else {
-                w.raw("null")
+        // Always version 2, so always its "log" field: a version 1 keystore read and
+        // encoded as it is (no write does that: the upgrade sets the head first) must
+        // still decode. Found by Tests/Fuzz (keystore target).
+        w.key("log")
+        if let head = keystore.log {
+            w.raw("{\"seq\":")
+            w.integer(Int(head.seq))
+            w.key("hash")
+            w.string(head.hash)
+            if let file = head.file {
+                w.key("size")
+                w.integer(Int(file.size))
+                w.key("inode")
+                w.integer(Int(file.inode))
+                w.key("ctime")
+                w.integer(Int(file.ctime))
             }
+            w.raw("}")
+        } else {
+            w.raw("null")
         }
         w.raw(",\"keys\":[\n")
         for (i, record) in keystore.keys.enumerated() {
