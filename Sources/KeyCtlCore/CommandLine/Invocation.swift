@@ -161,7 +161,7 @@ public struct Invocation {
         expiresAt: Timestamp?, rotatedFrom: String? = nil
     ) -> (APIKey, KeyRecord) {
         let key = APIKey.generate(prefix: prefix, environment: environment, randomBytes: context.randomBytes)
-        let id = "key_" + Base62.random(count: 16, randomBytes: context.randomBytes)
+        let id = "key_" + Base62.random(count: KeyRecord.idDigits, randomBytes: context.randomBytes)
         let record = KeyRecord(
             id: id, name: name, description: description, digest: key.digest, hint: key.hint, environment: environment,
             permissions: permissions, createdAt: now, expiresAt: expiresAt, rotatedFrom: rotatedFrom)

@@ -60,6 +60,9 @@ public struct Permissions: OptionSet, Sendable, Hashable {
 /// The stored fields of a key; RecordSchema says how each is stored, read, printed
 /// and carried over by rotate.
 public struct KeyRecord: Equatable, Sendable {
+    /// A new key's id is `key_` and this many random base62 digits.
+    public static let idDigits = 16
+
     public var id: String
     public var name: String
     public var description: String?
