@@ -34,7 +34,21 @@ enum RotateCommand {
             deliver(rotations, batch: reference == nil, format: format, inv: inv)
         }
         if !inv.json { notify(rotations, window: window, grace: grace, inv: inv) }
+        // Also with --json: a scheduled step's log must show it.
+        for warning in windowWarnings(rotations, window: window, now: now, inv: inv) { inv.context.notice(warning) }
         return 0
+    }
+
+    /// One warning per new key that the same `--expiring-within` window already picks:
+    /// its lifetime is no longer than the window, so every run would rotate it again.
+    static func windowWarnings(_ rotations: [Rotation], window: Int64?, now: Timestamp, inv: Invocation) -> [String] {
+        guard let window else { return [] }
+        let span = DurationParser.format(window)
+        return rotations.compactMap { r in
+            guard let expiresAt = r.new.expiresAt, expiresAt <= now + window else { return nil }
+            return "warning: the new key \(inv.describe(r.new)) expires at \(RFC3339.format(expiresAt)), within the \(span) window,"
+                + " so the next 'rotate --expiring-within \(span)' rotates it again; give --expires-in longer than \(span)"
+        }
     }
 
     /// Whether `rotate --expiring-within` (and `list --expiring-within`) picks this key:
