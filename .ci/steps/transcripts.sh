@@ -10,4 +10,4 @@ if ! command -v jq >/dev/null; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq jq >/dev/null
 fi
-exec python3 Tests/Transcripts/check --keyctl "${KEYCTL_BIN:-.build/debug/keyctl}" README.md
+exec python3 Tests/Transcripts/check --keyctl "${KEYCTL_BIN:-.build/debug/keyctl}" README.md man/keyctl.1
