@@ -13,6 +13,8 @@ final class VerifyWorld {
     let directory: String
     var keystore: String { directory + "/keystore.json" }
     var now: Timestamp = 1_800_000_000
+    /// The clocks and file-system answers the run sees (the index's settle time).
+    var system = SystemSeam()
     private var state: UInt64 = 0x5eed
 
     init() {
@@ -52,6 +54,7 @@ final class VerifyWorld {
             writeStderr: {
                 err += $0; return true
             })
+        context.system = system
         // Chunk i+1 is served only once chunk i is used up and `between(i+1)` has run,
         // so the lines of chunk i were answered before the world changed.
         var pending = chunks[...]

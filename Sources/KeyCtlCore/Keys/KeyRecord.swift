@@ -126,11 +126,16 @@ public struct KeyRecord: Equatable, Sendable {
     /// Why a revoked key no longer verifies, for a person: revoked by hand, rotated
     /// without a grace, or rotated and its grace over. `successorCreatedAt` is when its
     /// replacement was made (the rotation time), nil when it is not known.
+    ///
+    /// A rotation without a grace (or of a key that had already expired) stores
+    /// revoked_at = the rotation time, and that is the time said, also when the key had
+    /// expired before it; a grace ends at `revokedSince`.
     public func revocationReason(successorCreatedAt: Timestamp?) -> String {
-        let end = RFC3339.format(revokedSince ?? 0)
+        let revoked = revokedAt ?? 0
+        let end = RFC3339.format(revokedSince ?? revoked)
         guard let rotatedTo else { return "revoked at \(end)" }
         guard let made = successorCreatedAt else { return "rotated to \(rotatedTo); revoked at \(end)" }
-        return (revokedSince ?? 0) > made ? "rotated to \(rotatedTo); its grace ended at \(end)" : "rotated to \(rotatedTo) at \(end)"
+        return revoked > made ? "rotated to \(rotatedTo); its grace ended at \(end)" : "rotated to \(rotatedTo) at \(RFC3339.format(revoked))"
     }
 
     /// Counts toward the key limit and the last-key rule, owns its name: active or expired.
