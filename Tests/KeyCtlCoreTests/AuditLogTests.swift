@@ -350,6 +350,11 @@ final class LogWorld {
         #expect(UserNames.name(of: 0, passwd: "/nonexistent/passwd") == nil)
         let line = LogCommand.line(
             AuditEntry(seq: 1, prev: nil, time: 0, uid: 4242, user: nil, actor: "ci\u{1b}[2J", command: "init", keys: [], settings: []))
-        #expect(line.contains("uid 4242 as ci\\u{1b}[2J"), "\(line)")
+        #expect(line.contains("uid 4242 (no name in /etc/passwd) as ci\\u{1b}[2J"), "\(line)")
+        // KEYCTL_TRUSTED_OWNER by name goes through the same parser.
+        #expect(UserNames.uid(named: "alice", inPasswd: passwd) == 1000)
+        #expect(UserNames.uid(named: "bad", inPasswd: passwd) == nil)
+        #expect(UserNames.uid(named: "nobody-here", inPasswd: passwd) == nil)
+        #expect(UserNames.uid(named: "root") == 0)
     }
 }

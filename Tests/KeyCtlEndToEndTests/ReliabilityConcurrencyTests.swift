@@ -9,7 +9,8 @@ import Testing
 struct ReliabilityConcurrencyTests {
     /// 48 processes at once: 16 create (more than there are slots), 8 rotate, 8 revoke,
     /// 8 verify (which stamps the usage file), 8 list. A reader thread parses the
-    /// file continuously meanwhile.
+    /// file continuously meanwhile. Afterwards the audit log holds exactly the changes
+    /// the processes reported, in a consistent order, and replays to the keystore.
     @Test func mixedProcessesLoseNothingAndBreakNoRule() throws {
         let box = Sandbox()
         let maxKeys = 8
@@ -23,6 +24,7 @@ struct ReliabilityConcurrencyTests {
         // Rotated only, never revoked, so every rotation must succeed.
         for i in 0..<2 { #expect(box.keyctl(["create", "rot\(i)"]).status == 0) }
         let initial = try #require(box.records())
+        let initialEntries = try #require(box.logEntries()).count
         let stdinDir = box.path + "/in"
         mkdir(stdinDir, 0o700)
         let outDir = box.path + "/out"
@@ -90,6 +92,7 @@ struct ReliabilityConcurrencyTests {
         var rotatedNew: [String] = []
         var rotatedOld: [String] = []
         var newlyRevoked: Set<String> = []
+        var revokes = 0
         var counts: [String: Int] = [:]
         for (kind, tag, child) in children {
             let ending = child.wait()
@@ -116,6 +119,7 @@ struct ReliabilityConcurrencyTests {
             case .revoke:
                 // 6: a racing revoke of the same name got there first (a revoked key is addressed by id only).
                 #expect([0, 6].contains(status), "\(tag) revoke: \(ending) \(child.stderr)")
+                if status == 0 { revokes += 1 }
                 for line in child.stderr.split(separator: "\n") where line.hasPrefix("keyctl: revoked key_") {
                     newlyRevoked.insert(String(line.dropFirst("keyctl: revoked ".count).prefix { $0 != " " }))
                 }
@@ -156,6 +160,33 @@ struct ReliabilityConcurrencyTests {
         #expect(box.temporaries().isEmpty, "temporary files left: \(box.temporaries())")
         #expect(rotatedNew.count == 8)
         #expect(created.count >= 2, "the race did not exercise creates: \(counts)")
+
+        // The audit log: exactly one entry per change a process reported (exit 0 from a
+        // writer), none for a refusal or a reader; contiguous, chained, and in an order
+        // in which every change starts from what the entries before it left.
+        let entries = try #require(box.logEntries(), "log --json failed")
+        let verified = try box.verifyLog().get()
+        #expect(verified.entries == entries.count && verified.leftover == 0, "log --verify: \(verified)")
+        #expect(entries.enumerated().allSatisfy { ($0.element["seq"] as? NSNumber)?.intValue == $0.offset + 1 }, "seq not contiguous")
+        let new = entries.dropFirst(initialEntries)
+        func by(_ command: String) -> [[String: Any]] { new.filter { $0["command"] as? String == command } }
+        #expect(new.count == created.count + rotatedNew.count + revokes, "\(new.count) new entries for \(counts)")
+        #expect(new.allSatisfy { ["create", "rotate", "revoke"].contains($0["command"] as? String ?? "") }, "an entry from a reader")
+        func createdIDs(_ entry: [String: Any]) -> [String] {
+            LogCheck.changes(of: entry).filter { $0.value["name"]?.old == "null" }.map(\.key)
+        }
+        #expect(by("create").flatMap(createdIDs).sorted() == created.sorted(), "create entries ≠ reported creates")
+        let loggedRotations = by("rotate").map { entry -> String in
+            let changes = LogCheck.changes(of: entry)
+            let old = changes.first { $0.value["rotated_to"] != nil }?.key ?? "?"
+            return "\(old)->\(createdIDs(entry).first ?? "?")"
+        }
+        #expect(loggedRotations.sorted() == zip(rotatedOld, rotatedNew).map { "\($0)->\($1)" }.sorted(), "rotate entries ≠ reported rotations")
+        let loggedRevokes = by("revoke").flatMap { LogCheck.changes(of: $0).filter { $0.value["revoked_at"] != nil }.map(\.key) }
+        #expect(Set(loggedRevokes) == newlyRevoked && loggedRevokes.count == revokes, "revoke entries ≠ reported revokes")
+        let (replayed, problems) = LogCheck.replayChecked(entries)
+        #expect(problems.isEmpty, "entries out of order: \(problems.prefix(5))")
+        #expect(replayed == LogCheck.replayable(try #require(box.decodedKeystore())), "replaying the log does not give the keystore")
     }
 
     /// 24 creates race for 4 free slots: exactly 4 win, 20 get KEY_LIMIT_REACHED.

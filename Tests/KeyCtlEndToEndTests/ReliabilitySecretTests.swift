@@ -106,31 +106,84 @@ struct ReliabilitySecretTests {
         s.run(["list", "--status", ci2], expect: 64)
         s.run(["verify", "--from-env", ci2], expect: 1)
 
-        // Scan: every file keyctl wrote (keystore, lock, any temporary) and every output.
-        var haystacks = s.scanned
-        let files = FileManager.default.enumerator(atPath: s.box.path)?.allObjects as? [String] ?? []
-        #expect(files.contains("keystore.json"))
-        for file in files {
-            let data = FileManager.default.contents(atPath: s.box.path + "/" + file) ?? Data()
-            haystacks.append(("file \(file)", String(decoding: data, as: UTF8.self)))
+        // The audit log, every way it is read.
+        for argv in [["log"], ["log", "--json"], ["log", "ci"], ["log", "--since", "1h"], ["log", "--verify"], ["log", "--verify", "--json"]] {
+            s.run(argv, expect: 0)
         }
-        var leaks: [String] = []
-        for key in s.keys + [String(typo)] {
-            let chars = Array(key)
-            let runs = Set((0...(chars.count - 12)).map { String(chars[$0..<$0 + 12]) })
-            for (label, text) in haystacks {
-                if let run = runs.first(where: { text.contains($0) }) {
-                    leaks.append("\(label) holds '\(run)' of a key")
-                }
-            }
+
+        // Scan: every file keyctl wrote (keystore, lock, log, usage, index, any
+        // temporary) and every output.
+        let files = Self.scan(s.box, keys: s.keys + [String(typo)], outputs: s.scanned)
+        for name in ["keystore.json", "keystore.json.lock", "keystore.json.log", "keystore.json.usage"] {
+            #expect(files.contains(name), "\(name) was not made, so not scanned: \(files)")
         }
-        #expect(leaks.isEmpty, "secret leaked:\n\(leaks.joined(separator: "\n"))")
         // The keystore holds digests: one per key, 64 hex digits.
         let keystore = String(decoding: s.box.keystoreBytes() ?? Data(), as: UTF8.self)
         #expect(keystore.components(separatedBy: "\"digest\":\"").count - 1 == s.keys.count)
         var st = stat()
         #expect(stat(s.box.keystore, &st) == 0 && st.st_mode & 0o777 == 0o600)
         #expect(stat(s.box.keystore + ".lock", &st) == 0 && st.st_mode & 0o777 == 0o600 && st.st_size == 0)
+    }
+
+    /// Every file in the keystore's directory (recursively) and every output in
+    /// `outputs` is searched for any 12-character run of each key: a whole key, its
+    /// base62 body, or a piece of either. Every file must also be the keystore owner's
+    /// (the test's user) and readable by no one else (SPEC §8). Returns the file names.
+    @discardableResult
+    static func scan(
+        _ box: Sandbox, keys: [String], outputs: [(String, String)], sourceLocation: SourceLocation = #_sourceLocation
+    ) -> [String] {
+        var haystacks = outputs
+        let files = (FileManager.default.enumerator(atPath: box.path)?.allObjects as? [String] ?? []).sorted()
+        #expect(files.contains("keystore.json"), sourceLocation: sourceLocation)
+        for file in files {
+            let path = box.path + "/" + file
+            let data = FileManager.default.contents(atPath: path) ?? Data()
+            haystacks.append(("file \(file)", String(decoding: data, as: UTF8.self)))
+            var st = stat()
+            #expect(lstat(path, &st) == 0 && st.st_uid == geteuid(), "\(file) is not the keystore owner's", sourceLocation: sourceLocation)
+            if st.st_mode & S_IFMT == S_IFREG {
+                #expect(st.st_mode & 0o777 == 0o600, "\(file) has mode \(String(st.st_mode & 0o777, radix: 8))", sourceLocation: sourceLocation)
+            }
+        }
+        var leaks: [String] = []
+        for key in keys {
+            let body = String(key.split(separator: "_").last ?? "")
+            #expect(body.count >= 22, "no body in '\(key.prefix(12))…'", sourceLocation: sourceLocation)
+            let chars = Array(key)
+            let runs = Set((0...(chars.count - 12)).map { String(chars[$0..<$0 + 12]) })
+            for (label, text) in haystacks {
+                if text.contains(body) { leaks.append("\(label) holds the body of a key") }
+                if let run = runs.first(where: { text.contains($0) }) {
+                    leaks.append("\(label) holds '\(run)' of a key")
+                }
+            }
+        }
+        #expect(leaks.isEmpty, "secret leaked:\n\(leaks.joined(separator: "\n"))", sourceLocation: sourceLocation)
+        return files
+    }
+
+    /// A version 1 keystore (made by keyctl 1.0, Tests/Fixtures/v1, whose keys are known)
+    /// upgraded by a session of every writing command: the copy kept as PATH.v1, the log
+    /// whose first entry snapshots every key, and everything else beside the keystore
+    /// hold no piece of any key, old or new.
+    @Test func anUpgradedKeystoreAndItsCopyHoldNoSecret() throws {
+        let s = Session()
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/v1")
+        let v1 = try Data(contentsOf: fixtures.appendingPathComponent("basic.json"))
+        s.box.write(Array(v1))
+        let old = String(decoding: try Data(contentsOf: fixtures.appendingPathComponent("basic.keys")), as: UTF8.self)
+            .split(separator: "\n").compactMap { $0.split(separator: "\t").last.map(String.init) }
+        #expect(old.count >= 2)
+        for key in old { s.run(["verify", "--no-stamp"], stdin: key + "\n", expect: 0) }
+        let made = Self.trimmed(s.deliver(["create", "after-upgrade"]).stdout)
+        let rotated = Self.trimmed(s.deliver(["rotate", "ci"]).stdout)
+        s.run(["verify"], stdin: made + "\n", expect: 0)
+        s.run(["revoke", "after-upgrade"], expect: 0)
+        for argv in [["log"], ["log", "--json"], ["log", "--verify"], ["list", "--all"]] { s.run(argv, expect: 0) }
+        let files = Self.scan(s.box, keys: old + [made, rotated], outputs: s.scanned)
+        #expect(files.contains("keystore.json.v1") && files.contains("keystore.json.log"), "\(files)")
+        #expect(FileManager.default.contents(atPath: s.box.keystore + ".v1") == v1, "PATH.v1 is not the version 1 file byte for byte")
     }
 
     /// The key given to verify through stdin or --from-env never shows in the process's argv.

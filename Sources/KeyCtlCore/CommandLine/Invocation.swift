@@ -58,7 +58,11 @@ public struct Invocation {
         guard let raw = context.environment("KEYCTL_TRUSTED_OWNER"), !raw.isEmpty else { return nil }
         if let uid = UInt32(raw) { return uid_t(uid) }
         guard let uid = context.system.userNamed(raw) else {
-            throw KeyCtlError.usage("KEYCTL_TRUSTED_OWNER names no user on this system: '\(raw)'")
+            throw KeyCtlError(
+                .usage, "KEYCTL_TRUSTED_OWNER names no user in \(UserNames.source): '\(raw)'",
+                hint: "keyctl reads user names from \(UserNames.source) only: for a user of a directory service (LDAP, sssd) "
+                    + "give the numeric uid ('id -u NAME'); see '\(ShellQuoting.command("--help"))'"
+            )
         }
         return uid
     }

@@ -13,10 +13,10 @@
 public struct SystemSeam {
     /// The user the process acts as (geteuid).
     public var userID: () -> uid_t = { geteuid() }
-    /// The user id of a user name (getpwnam), for $KEYCTL_TRUSTED_OWNER.
+    /// The user id of a user name, for $KEYCTL_TRUSTED_OWNER: from /etc/passwd
+    /// (UserNames), never getpwnam(3), whose NSS a static binary cannot load.
     public var userNamed: (String) -> uid_t? = { name in
-        guard let entry = getpwnam(name) else { return nil }
-        return entry.pointee.pw_uid
+        UserNames.uid(named: name).flatMap { uid_t(exactly: $0) }
     }
     /// Seconds since the epoch (CLOCK_REALTIME): compared with file times by the index.
     public var realTime: () -> Double = {

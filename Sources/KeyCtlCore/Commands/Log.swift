@@ -76,7 +76,7 @@ enum LogCommand {
 
     /// One entry for a person: seq, time, who, command, then what changed.
     static func line(_ entry: AuditEntry) -> String {
-        var who = entry.user.map { "\($0) (uid \(entry.uid))" } ?? "uid \(entry.uid)"
+        var who = entry.user.map { "\($0) (uid \(entry.uid))" } ?? "uid \(entry.uid) (no name in \(UserNames.source))"
         if let actor = entry.actor { who += " as \(actor)" }
         var what: [String] = entry.keys.map(describe)
         what += entry.settings.map { "\($0.field) \($0.old.text) -> \($0.new.text)" }
