@@ -6,34 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-bin="${KEYCTL_BIN:-}"
-if [ -z "$bin" ]; then
-    swift build 2>&1 | tail -n 1
-    bin="$(swift build --show-bin-path)/keyctl"
-fi
-for user in keyctl-victim keyctl-attacker; do
-    id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
-done
-
-work=$(mktemp -d /tmp/keyctl-attack-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"
-install -m 755 "$bin" "$work/keyctl"
+. .ci/lib/users.sh
+users_make keyctl-victim keyctl-attacker
+users_work keyctl-attack "$(users_bin)"
 dir="$work/shared-tmp"
 mkdir "$dir"
 chmod 1777 "$dir" # like /tmp: anyone creates, only the owner removes
 
-as() { # as USER COMMAND...: run with that user's ids only, nothing inherited
-    local user=$1
-    shift
-    setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- "$@"
-}
-victim() { as keyctl-victim env HOME="$work" "$work/keyctl" "$@"; }
+victim() { as keyctl-victim "$work/keyctl" "$@"; }
 attacker() { as keyctl-attacker "$@"; }
-fail() {
-    echo "55-attacker: $*" >&2
-    exit 1
-}
 # expect STATUS OUTPUT-FILE COMMAND...: the exit status and a one-line stderr.
 expect() {
     local want=$1 errfile=$2

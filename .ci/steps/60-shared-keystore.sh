@@ -7,35 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-bin="${KEYCTL_BIN:-}"
-if [ -z "$bin" ]; then
-    swift build 2>&1 | tail -n 1
-    bin="$(swift build --show-bin-path)/keyctl"
-fi
-getent group keyctl-svc >/dev/null || groupadd --system keyctl-svc
-for user in keyctl-operator keyctl-service keyctl-stranger; do
-    id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
-done
-usermod -a -G keyctl-svc keyctl-service
-usermod -a -G keyctl-svc keyctl-operator # so the operator's rewrites can keep the group
-
-work=$(mktemp -d /tmp/keyctl-shared-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"
-install -m 755 "$bin" "$work/keyctl"
+. .ci/lib/users.sh
+users_make keyctl-operator keyctl-service keyctl-stranger
+# The operator is in the group too, so its rewrites can keep the group.
+users_group keyctl-svc keyctl-service keyctl-operator
+users_work keyctl-shared "$(users_bin)"
 dir="$work/etc-keyctl"
 install -d -o keyctl-operator -g keyctl-svc -m 750 "$dir"
 ks="$dir/keys.json"
 
-as() { # as USER [VAR=value...] keyctl ARGS... < stdin
-    local user=$1
-    shift
-    setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- env HOME="$work" "$@"
-}
-fail() {
-    echo "60-shared-keystore: $*" >&2
-    exit 1
-}
 # check WANT USER [VAR=value...] ARGS...: keyctl's exit status, stdin from $work/in.
 check() {
     local want=$1 user=$2
