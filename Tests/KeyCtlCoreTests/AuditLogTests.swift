@@ -341,6 +341,22 @@ final class LogWorld {
         w.ok(["create", "x"])
     }
 
+    /// A description is a field like any other: logged when set, and carried by rotate.
+    @Test func descriptionsAreLogged() throws {
+        let w = LogWorld()
+        w.ok(["create", "ci", "--description", "the CI runner"])
+        w.ok(["rotate", "ci"])
+        let entries = try w.entries()
+        func pair(_ value: Any?) -> [String] { (value as? [Any] ?? []).map { $0 is NSNull ? "null" : "\($0)" } }
+        func changes(_ command: String) -> [[String: Any]] {
+            entries.filter { $0["command"] as? String == command }.flatMap { $0["keys"] as? [[String: Any]] ?? [] }
+                .compactMap { $0["changes"] as? [String: Any] }
+        }
+        #expect(changes("create").map { pair($0["description"]) } == [["null", "the CI runner"]], "\(entries)")
+        let successor = try #require(changes("rotate").first { $0["rotated_from"] != nil })
+        #expect(pair(successor["description"]) == ["null", "the CI runner"], "\(successor)")
+    }
+
     @Test func userNamesComeFromThePasswdFile() {
         let passwd = Array("# comment\nroot:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nbad\n::7:7\nbob:x:1000:1:::\n".utf8)
         #expect(UserNames.name(of: 0, inPasswd: passwd) == "root")

@@ -10,8 +10,12 @@
 //   cut the leftover, append the entry and fsync (`append`), then rename the keystore
 //   that records the new head. So a change is in the keystore if and only if its entry
 //   is in the log.
-// - Each write checks the tail only (the head entry is where the keystore says, and what
-//   follows it is at most one interrupted write); `read` checks the whole chain. What
+// - What a write checks (`prepare`): the head also records the log's size, inode and
+//   ctime as the last write left it. When the log still has them, only the tail is
+//   read: the head entry's line must end the file and hash to the head's hash. Else
+//   (a write killed before its rename, a restored or edited log) the whole chain is
+//   checked as `read` does, allowing after the head at most what one interrupted write
+//   leaves. `read` (`keyctl log`, `log --verify`) always checks the whole chain. What
 //   each catches is listed in the README ("History and audit").
 // - Never a secret: a key appears by id, name and hint; digests and usage are not logged.
 
