@@ -56,10 +56,10 @@ struct ReliabilityCrashTests {
     ///   old head, of that command, naming exactly the keys and field values that differ
     ///   between the two keystores (computed here, not by keyctl);
     /// - a temporary file left behind holds no key.
-    /// Kills: $KEYCTL_KILLS (default 150; `.ci/steps/crash-loop.sh` runs 500 against the
+    /// Kills: $KEYCTL_KILLS (default 200; `.ci/steps/crash-loop.sh` runs 500 against the
     /// release binary). Seed: printed; replay with KEYCTL_SEED.
     @Test func sigkillAtAnyMomentLeavesOldOrNewAndTheLogAgrees() throws {
-        let kills = ProcessInfo.processInfo.environment["KEYCTL_KILLS"].flatMap { Int($0) } ?? 150
+        let kills = ProcessInfo.processInfo.environment["KEYCTL_KILLS"].flatMap { Int($0) } ?? 200
         var (random, seed) = SeededGenerator.fromEnvironment(label: "sigkill loop, \(kills) kills")
         let box = Sandbox()
         #expect(box.keyctl(["init", "--max-keys", "1000"]).status == 0)
