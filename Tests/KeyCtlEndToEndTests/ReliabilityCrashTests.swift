@@ -28,7 +28,8 @@ struct ReliabilityCrashTests {
     static func inUse(_ k: Keystore) -> [KeyRecord] { k.keys.filter(\.isInUse) }
 
     static let operations: [Operation] = [
-        Operation(command: "create", arguments: { _, run, _ in ["create", "n\(run)"] + (run % 2 == 0 ? ["--description", "for \(run)"] : []) }) { before, after, args in
+        Operation(command: "create", arguments: { _, run, _ in ["create", "n\(run)"] + (run % 2 == 0 ? ["--description", "for \(run)"] : []) }) {
+            before, after, args in
             after.keys.count == before.keys.count + 1 && after.keys.last?.name == args[1] ? nil : "no new record \(args[1])"
         },
         Operation(command: "rotate", arguments: { k, _, pick in inUse(k).isEmpty ? nil : ["rotate", inUse(k)[pick % inUse(k).count].id] }) {
