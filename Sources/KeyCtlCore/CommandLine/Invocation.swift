@@ -60,7 +60,7 @@ public struct Invocation {
         guard let uid = context.system.userNamed(raw) else {
             throw KeyCtlError(
                 .usage, "KEYCTL_TRUSTED_OWNER names no user in \(UserNames.source): '\(raw)'",
-                hint: "keyctl reads user names from \(UserNames.source) only: for a user of a directory service (LDAP, sssd) "
+                hint: "user names are read from \(UserNames.source) only: for a user of a directory service (LDAP, sssd) "
                     + "give the numeric uid ('id -u NAME'); see '\(ShellQuoting.command("--help"))'"
             )
         }
