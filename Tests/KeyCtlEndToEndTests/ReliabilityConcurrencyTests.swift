@@ -7,8 +7,8 @@ import Testing
 
 @Suite("Reliability: concurrency", .serialized)
 struct ReliabilityConcurrencyTests {
-    /// 48 processes at once: 16 create (more than there are slots), 8 rotate, 8 revoke,
-    /// 8 verify (which stamps the usage file), 8 list. A reader thread parses the
+    /// 56 processes at once: 16 create (more than there are slots), 8 rotate, 8 revoke,
+    /// 8 update, 8 verify (which stamps the usage file), 8 list. A reader thread parses the
     /// file continuously meanwhile. Afterwards the audit log holds exactly the changes
     /// the processes reported, in a consistent order, and replays to the keystore.
     @Test func mixedProcessesLoseNothingAndBreakNoRule() throws {
@@ -52,14 +52,14 @@ struct ReliabilityConcurrencyTests {
         }
         watcher.start()
 
-        enum Kind { case create, rotate, revoke, verify, list }
+        enum Kind { case create, rotate, revoke, update, verify, list }
         var children: [(Kind, String, Child)] = []
-        for i in 0..<48 {
+        for i in 0..<56 {
             let tag = "p\(i)"
             let base = ["--keystore", box.keystore]
             let child: Child
             let kind: Kind
-            switch i % 6 {
+            switch i % 7 {
             case 0, 1:
                 kind = .create
                 child = .keyctl(base + ["create", "c\(i)", "--json"], outputIn: outDir, tag: tag)
@@ -68,12 +68,15 @@ struct ReliabilityConcurrencyTests {
                 child = .keyctl(base + ["rotate", "rot\(i % 2)", "--json"], outputIn: outDir, tag: tag)
             case 3:
                 kind = .revoke
-                child = .keyctl(base + ["revoke", "seed\((i / 6) % 4)"], outputIn: outDir, tag: tag)
+                child = .keyctl(base + ["revoke", "seed\((i / 7) % 4)"], outputIn: outDir, tag: tag)
             case 4:
                 kind = .verify
                 let input = stdinDir + "/\(tag)"
-                try (seedKeys["seed\((i / 6) % 4)"]! + "\n").write(toFile: input, atomically: false, encoding: .utf8)
+                try (seedKeys["seed\((i / 7) % 4)"]! + "\n").write(toFile: input, atomically: false, encoding: .utf8)
                 child = .keyctl(base + ["verify", "--json"], environment: ["KEYCTL_LOCK_TIMEOUT": "0"], stdinPath: input, outputIn: outDir, tag: tag)
+            case 6:
+                kind = .update
+                child = .keyctl(base + ["update", "rot\(i % 2)", "--description", "updated by \(tag)"], outputIn: outDir, tag: tag)
             default:
                 kind = .list
                 child = .keyctl(base + ["list", "--json", "--all"], outputIn: outDir, tag: tag)
@@ -93,6 +96,7 @@ struct ReliabilityConcurrencyTests {
         var rotatedOld: [String] = []
         var newlyRevoked: Set<String> = []
         var revokes = 0
+        var updates = 0
         var counts: [String: Int] = [:]
         for (kind, tag, child) in children {
             let ending = child.wait()
@@ -123,6 +127,10 @@ struct ReliabilityConcurrencyTests {
                 for line in child.stderr.split(separator: "\n") where line.hasPrefix("keyctl: revoked key_") {
                     newlyRevoked.insert(String(line.dropFirst("keyctl: revoked ".count).prefix { $0 != " " }))
                 }
+            case .update:
+                // The name resolves to whichever key a racing rotation left in use.
+                #expect(status == 0, "\(tag) update: \(ending) \(child.stderr)")
+                if status == 0 { updates += 1 }
             case .verify:
                 // Valid, or revoked (a racing rotate or revoke got there first).
                 #expect([0, 3].contains(status), "\(tag) verify: \(ending) \(child.stdout) \(child.stderr)")
@@ -170,8 +178,13 @@ struct ReliabilityConcurrencyTests {
         #expect(entries.enumerated().allSatisfy { ($0.element["seq"] as? NSNumber)?.intValue == $0.offset + 1 }, "seq not contiguous")
         let new = entries.dropFirst(initialEntries)
         func by(_ command: String) -> [[String: Any]] { new.filter { $0["command"] as? String == command } }
-        #expect(new.count == created.count + rotatedNew.count + revokes, "\(new.count) new entries for \(counts)")
-        #expect(new.allSatisfy { ["create", "rotate", "revoke"].contains($0["command"] as? String ?? "") }, "an entry from a reader")
+        #expect(new.count == created.count + rotatedNew.count + revokes + updates, "\(new.count) new entries for \(counts)")
+        #expect(new.allSatisfy { ["create", "rotate", "revoke", "update"].contains($0["command"] as? String ?? "") }, "an entry from a reader")
+        #expect(by("update").count == updates && updates == 8, "update entries: \(by("update").count), reported \(updates)")
+        for entry in by("update") {
+            let changes = LogCheck.changes(of: entry)
+            #expect(changes.count == 1 && changes.first?.value.keys.sorted() == ["description"], "update entry \(changes)")
+        }
         func createdIDs(_ entry: [String: Any]) -> [String] {
             LogCheck.changes(of: entry).filter { $0.value["name"]?.old == "null" }.map(\.key)
         }

@@ -43,7 +43,21 @@ struct ReliabilityCrashTests {
             before, after, args in
             after.keys.count == before.keys.count && after.keys.first { $0.id == args[1] }?.revokedAt != nil ? nil : "\(args[1]) not revoked"
         },
+        Operation(command: "update", arguments: { k, run, pick in inUse(k).isEmpty ? nil : Self.update(inUse(k)[pick % inUse(k).count], run) }) {
+            before, after, args in
+            let changed = zip(before.keys, after.keys).filter { $0 != $1 }.map(\.0.id)
+            return after.keys.count == before.keys.count && changed == [args[1]] ? nil : "update of \(args[1]) changed \(changed)"
+        },
     ]
+
+    /// An update that really changes `record`: a new description, other permissions or a new expiry.
+    static func update(_ record: KeyRecord, _ run: Int) -> [String] {
+        switch run % 3 {
+        case 0: return ["update", record.id, "--description", "updated in run \(run)"]
+        case 1: return ["update", record.id, "--permissions", record.permissions.names == ["read"] ? "read,write" : "read"]
+        default: return ["update", record.id, "--expires-in", "\(run + 1)d"]
+        }
+    }
 
     /// SIGKILL at random moments of every write command (`operations`), each killed
     /// after a random delay from its start, spread over the command's whole run time

@@ -82,6 +82,10 @@ struct ReliabilitySecretTests {
         s.run(["verify"], stdin: String(ci2.dropLast()) + "\n", expect: 1)
         s.run(["verify", "--from-env", "UNSET_VARIABLE"], expect: 1)
 
+        // Changes that keep the secret.
+        s.run(["update", "svc", "--description", "the billing service", "--permissions", "read,write"], expect: 0)
+        s.run(["update", "--json", "hook", "--expires-in", "30d"], expect: 0)
+
         // Reading commands.
         s.run(["list"], expect: 0)
         s.run(["list", "--json"], expect: 0)
