@@ -14,6 +14,8 @@ final class LogWorld {
     var log: String { keystore + ".log" }
     var now: Timestamp = 1_800_000_000
     var environment: [String: String] = [:]
+    /// The system as keyctl sees it: a test makes a file look foreign through it.
+    var system = SystemSeam()
     private var state: UInt64 = 0x10c
 
     struct Result {
@@ -44,7 +46,7 @@ final class LogWorld {
         for (k, v) in environment { env[k] = v }
         var out: [UInt8] = []
         var err: [UInt8] = []
-        let context = Context(
+        var context = Context(
             environment: { env[$0] }, now: { [unowned self] in self.now }, randomBytes: { [unowned self] in self.random($0) },
             readLine: { stdin.map { String($0.prefix { $0 != "\n" }) } },
             writeStdout: {
@@ -53,6 +55,7 @@ final class LogWorld {
             writeStderr: {
                 err += $0; return true
             })
+        context.system = system
         let status = KeyCtl.run(arguments, context: context)
         return Result(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
@@ -337,8 +340,19 @@ final class LogWorld {
         chmod(w.log, 0o620)
         w.refused(["create", "x"], .permissionDenied, mentions: "chmod 600")
         w.refused(["log"], .permissionDenied)
+        chmod(w.log, 0o602)
+        w.refused(["create", "x"], .permissionDenied, mentions: "chmod 600")
         chmod(w.log, 0o600)
+        // Another user's log (made so by the seam, so this runs unprivileged too).
+        let path = w.log
+        w.system.statusOverride = { seen, st in if seen == path { st.st_uid = st.st_uid == 4242 ? 4243 : 4242 } }
+        w.refused(["create", "x"], .permissionDenied)
+        w.refused(["log", "--verify"], .permissionDenied)
+        w.system.statusOverride = nil
         w.ok(["create", "x"])
+        // The log keyctl made: 0600, the keystore owner's.
+        var st = stat()
+        #expect(lstat(w.log, &st) == 0 && st.st_mode & 0o777 == 0o600 && st.st_uid == geteuid())
     }
 
     /// A description is a field like any other: logged when set, and carried by rotate.
