@@ -216,3 +216,125 @@ func changes(in entry: [String: Any], of id: String) -> [String: [Any]] {
         #expect(try w.record("ci")["name"] as? String == "ci")
     }
 }
+
+@Suite struct ConfigCommandTests {
+    @Test func printsTheSettingsAndWritesNothing() throws {
+        let w = World()
+        #expect(w.run(["init", "--prefix", "xy", "--max-keys", "5"]).status == 0)
+        try w.create("a")
+        try w.create("b")
+        #expect(w.run(["revoke", "b"]).status == 0)
+        let before = w.snapshot()
+        let r = w.run(["config"])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+        #expect(
+            r.stdout == """
+                keystore: \(w.keystore)
+                version:  2
+                prefix:   xy
+                max_keys: 5
+                in_use:   1
+                records:  2
+
+                """)
+        let json = w.run(["config", "--json"])
+        #expect(json.status == 0)
+        let object = try object(json.stdout)
+        #expect(Set(object.keys) == ["keystore", "version", "prefix", "max_keys", "in_use", "records"])
+        #expect(object["keystore"] as? String == w.keystore)
+        #expect(object["version"] as? Int == 2 && object["prefix"] as? String == "xy")
+        #expect(object["max_keys"] as? Int == 5 && object["in_use"] as? Int == 1 && object["records"] as? Int == 2)
+        #expect(w.snapshot() == before, "reading the settings wrote")
+    }
+
+    @Test func aVersion1KeystoreIsReadNotUpgraded() throws {
+        let w = World()
+        let fixture = try Repository.bytes("Tests/Fixtures/v1/lifecycle.json")
+        _ = FileManager.default.createFile(atPath: w.keystore, contents: Data(fixture), attributes: [.posixPermissions: 0o600])
+        let r = w.run(["config", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try object(r.stdout)["version"] as? Int == 1)
+        let human = w.run(["config"])
+        #expect(human.stdout.contains("version:  1 (the next change upgrades it to 2)"))
+        #expect(w.bytes() == fixture, "config rewrote a version 1 keystore")
+        #expect(w.files() == ["keystore.json"], "config made files beside a keystore it only read")
+    }
+
+    @Test func changingTheLimitIsOneLogEntry() throws {
+        let w = World()
+        try w.create("a")
+        try w.create("b")
+        let entries = try w.logEntries().count
+        let r = w.run(["config", "--max-keys", "2"])
+        #expect(r.status == 0)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr == "keyctl: max_keys 10 -> 2: the keystore now allows 2 keys in use\n")
+        let log = try w.logEntries()
+        #expect(log.count == entries + 1)
+        let last = try #require(log.last)
+        #expect(last["command"] as? String == "config")
+        #expect((last["keys"] as? [Any])?.isEmpty == true)
+        let settings = try #require(last["settings"] as? [String: [Any]])
+        #expect(settings.count == 1 && settings["max_keys"]?.first as? Int == 10 && settings["max_keys"]?.last as? Int == 2)
+        // The new limit holds.
+        w.expectRefusal(["create", "c"], .keyLimitReached)
+        let json = w.run(["config", "--max-keys=3", "--json"])
+        #expect(json.status == 0 && json.stderr.isEmpty)
+        #expect(try object(json.stdout)["max_keys"] as? Int == 3)
+        try w.create("c")
+    }
+
+    @Test func theLimitItHasAlreadyIsSuccessWithoutAWrite() throws {
+        let w = World()
+        try w.create("a")
+        let before = w.snapshot()
+        let r = w.run(["config", "--max-keys", "10"])
+        #expect(r.status == 0)
+        #expect(r.stderr == "keyctl: the limit is 10 keys in use already; nothing changed\n")
+        #expect(w.snapshot() == before)
+    }
+
+    @Test func aVersion1KeystoreIsUpgradedByAChange() throws {
+        let w = World()
+        let fixture = try Repository.bytes("Tests/Fixtures/v1/lifecycle.json")
+        _ = FileManager.default.createFile(atPath: w.keystore, contents: Data(fixture), attributes: [.posixPermissions: 0o600])
+        let r = w.run(["config", "--max-keys", "50", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try object(r.stdout)["version"] as? Int == 2)
+        let log = try w.logEntries()
+        #expect(log.map { $0["command"] as? String } == ["upgrade", "config"])
+        #expect(w.run(["log", "--verify"]).status == 0)
+    }
+
+    @Test func refusalsChangeNothing() throws {
+        let w = World()
+        #expect(w.run(["init", "--max-keys", "3"]).status == 0)
+        try w.create("a")
+        try w.create("b")
+        try w.create("c")
+        for (arguments, code) in [
+            (["config", "--max-keys", "2"], ErrorCode.keyLimitReached),
+            (["config", "--max-keys", "0"], .usage),
+            (["config", "--max-keys", "100001"], .usage),
+            (["config", "--max-keys", "-1"], .usage),
+            (["config", "--max-keys", "ten"], .usage),
+            (["config", "--max-keys", ""], .usage),
+            (["config", "--max-keys", "1e3"], .usage),
+            (["config", "--max-keys"], .usage),
+            (["config", "--prefix", "zz"], .usage),
+            (["config", "extra"], .usage),
+        ] {
+            w.expectRefusal(arguments, code)
+        }
+        let limit = w.run(["config", "--max-keys", "2"])
+        #expect(limit.stderr.contains("3 keys are in use"), "\(limit.stderr)")
+        #expect(try object(w.run(["config", "--json"]).stdout)["max_keys"] as? Int == 3)
+    }
+
+    @Test func aMissingKeystoreIsNotMade() {
+        let w = World()
+        w.expectFailure(["config"], .keystoreNotFound)
+        w.expectFailure(["config", "--max-keys", "5"], .keystoreNotFound)
+        #expect(w.files().isEmpty)
+    }
+}

@@ -99,7 +99,7 @@ public struct UsageForm: Sendable, Equatable {
 }
 
 public enum CommandName: String, CaseIterable, Sendable {
-    case `init`, create, list, show, revoke, rotate, update, log, verify, completions, help
+    case `init`, create, list, show, revoke, rotate, update, config, log, verify, completions, help
 }
 
 public struct CommandSpec: Sendable {
@@ -238,6 +238,14 @@ public enum CommandTable {
             ],
             run: UpdateCommand.run),
         .make(
+            .config, ConfigOptions.self, summary: "show the keystore's settings, or change its key limit",
+            discussion:
+                "Without options, prints the keystore's path, format version, prefix, key limit (max_keys), keys in use and records; reading never writes. --max-keys changes the limit, refused below the number of keys in use (KEY_LIMIT_REACHED). The prefix never changes: every key carries it.",
+            options: [
+                .value("max-keys", \.maxKeys, .integer("N", in: Keystore.maxKeysRange), help: "a new key limit, 1-100000, at least the keys in use")
+            ],
+            run: ConfigCommand.run),
+        .make(
             .log, LogOptions.self, summary: "show the audit log, or verify its chain",
             discussion:
                 "Every change to the keystore has one entry in PATH.log: who (uid, user, $KEYCTL_ACTOR), when, the command, and each changed field's old and new value; never a secret. Oldest first. --verify checks every entry's hash chain against the head the keystore records and prints the last entry's hash; keep it elsewhere to detect a rewrite of the whole log.",
@@ -348,6 +356,11 @@ public struct UpdateOptions: CommandOptions {
     public var expiresIn: Int64?
     public var expiresAt: Timestamp?
     public var noExpiry = false
+    public init() {}
+}
+
+public struct ConfigOptions: CommandOptions {
+    public var maxKeys: Int?
     public init() {}
 }
 

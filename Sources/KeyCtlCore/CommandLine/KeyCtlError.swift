@@ -50,7 +50,8 @@ public enum ErrorCode: String, CaseIterable, Sendable {
         case .expiredAPIKey: return "verify: the key has expired"
         case .revokedAPIKey: return "verify: the key was revoked, or its rotation grace ended"
         case .forbidden: return "verify --require: the key is valid but lacks that permission"
-        case .keyLimitReached: return "create: the keystore already holds its maximum of keys that are not revoked"
+        case .keyLimitReached:
+            return "create: the keystore already holds its maximum of keys that are not revoked; config --max-keys: below the keys in use"
         case .lastKey: return "revoke: the keystore would be left with no key that is not revoked"
         case .nameTaken: return "create, update: a key that is not revoked or retiring already has that name"
         case .keystoreExists: return "init: there is a keystore at that path already"

@@ -22,7 +22,9 @@ enum InitCommand {
         return 0
     }
 
-    static func json(_ keystore: Keystore, path: String) -> [UInt8] {
+    /// The settings as --json prints them; `counts` adds the keys in use and the
+    /// records (`config`).
+    static func json(_ keystore: Keystore, path: String, counts: Bool = false) -> [UInt8] {
         var w = JSONWriter()
         w.raw("{\"keystore\":")
         w.string(path)
@@ -32,6 +34,12 @@ enum InitCommand {
         w.string(keystore.prefix)
         w.key("max_keys")
         w.integer(keystore.maxKeys)
+        if counts {
+            w.key("in_use")
+            w.integer(keystore.inUseCount())
+            w.key("records")
+            w.integer(keystore.keys.count)
+        }
         w.raw("}\n")
         return w.bytes
     }
