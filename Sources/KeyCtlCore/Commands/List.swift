@@ -2,20 +2,21 @@ enum ListCommand {
     static func run(_ options: ListOptions, _ inv: Invocation) throws -> Int32 {
         let statuses = options.statuses.map(Set.init)
         let window = options.expiringWithin
-        let keystore = try inv.keystoreFile().load()
         let now = inv.now
-        let records = newestFirst(keystore.keys).filter { record in
-            let status = record.status(at: now)
+        func keeps(_ record: KeyRecord, _ status: KeyStatus) -> Bool {
             if let statuses, !statuses.contains(status) { return false }
             // After a year of rotations most records are revoked: shown only when asked for.
             if statuses == nil && !options.all && status == .revoked { return false }
             if let window { return RotateCommand.isDue(record, status: status, within: window, now: now) }
             return true
         }
+        // Streamed: a record at a time, never the whole keystore in memory (ListStream.swift).
         if inv.json {
-            try inv.output(inv.recordsJSON(records))
+            try ListStream.printJSON(inv, keep: keeps)
             return 0
         }
+        let keystore = try inv.keystoreFile().load()
+        let records = newestFirst(keystore.keys).filter { keeps($0, $0.status(at: now)) }
         guard !records.isEmpty else {
             let hidden = options.statuses == nil && !options.all && keystore.keys.contains { $0.status(at: now) == .revoked }
             inv.context.notice(

@@ -130,6 +130,18 @@ public enum KeystoreCodec {
         }
     }
 
+    /// Checks a whole keystore like `decode` and builds no record: the settings, and
+    /// where each record lies with its created_at (a streamed `list`).
+    static func decodeSpans(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeystoreFault) -> (Keystore, [RecordSpan]) {
+        try faults {
+            var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: [])
+            decoder.spans = []
+            decoder.spans!.reserveCapacity(bytes.count / 300 + 16)
+            let keystore = try decoder.keystore()
+            return (keystore, decoder.spans ?? [])
+        }
+    }
+
     /// Decodes one key record, exactly as it stands in a keystore, with nothing around it
     /// but whitespace. The index's byte ranges lead here.
     static func decodeRecord(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeystoreFault) -> KeyRecord {
@@ -173,6 +185,9 @@ public enum KeystoreCodec {
         let steps = RecordSchema.steps
         /// When not nil, every record's digest and byte range is collected here.
         var entries: [KeystoreIndex.Entry]?
+        /// When not nil, every record's byte range and created_at is collected here
+        /// (a streamed `list`, ListStream.swift).
+        var spans: [RecordSpan]?
 
         func fault(_ message: String, at offset: Int) -> KeystoreFault {
             KeystoreFault(offset: offset, message: message)
@@ -308,6 +323,9 @@ public enum KeystoreCodec {
                 if entries != nil {
                     let hex = UnsafeBufferPointer(rebasing: reader.bytes[digest.range])
                     entries!.append(KeystoreIndex.Entry(hex: hex, offset: start, length: reader.position - start))
+                }
+                if spans != nil, case .time(let created) = raw.values[RecordSpan.createdAtSlot] {
+                    spans!.append(RecordSpan(offset: UInt32(start), length: UInt32(reader.position - start), createdAt: created))
                 }
                 if let onlyDigest {
                     guard constantTimeEqual(UnsafeBufferPointer(rebasing: reader.bytes[digest.range]), onlyDigest) else { continue }

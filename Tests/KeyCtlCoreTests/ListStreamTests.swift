@@ -1,0 +1,164 @@
+// `list --json` is streamed (ListStream.swift): checked whole, then a record at a
+// time. Its output must be byte for byte what printing the whole model prints: the
+// model here is `load()` (usage merged), ListCommand.newestFirst, the same filter,
+// and RecordSchema's --json members, joined as an array.
+
+import Foundation
+import Testing
+
+@testable import KeyCtlCore
+
+@Suite struct ListStreamTests {
+    static let now: Timestamp = 1_800_000_000
+
+    /// Keys of every field shape: descriptions (none, empty, escaped, unicode),
+    /// unicode names, both environments, every permission set, every status, rotation
+    /// links, usage older and newer than the record's own last_used_at, created_at out
+    /// of file order and equal among several records.
+    static func keystore(seed: UInt64, count: Int) -> (Keystore, stamps: [(String, Timestamp)]) {
+        var rng = SplitMix(state: seed)
+        func pick(_ n: Int) -> Int { Int(rng.bytes(4).reduce(0) { $0 << 8 | UInt32($1) } % UInt32(n)) }
+        let names = ["deploy bot", "鍵 \(0)", "🔑 ci", "cafe\u{301}", "caf\u{E9}", "a \"quoted\" \\ name", "Ünïcödé", "x"]
+        let descriptions: [String?] = [nil, "", "the deploy pipeline", "ключ для \"ci\" \\ сервиса", "😀 emoji and tab-free text", nil]
+        var records: [KeyRecord] = []
+        var stamps: [(String, Timestamp)] = []
+        for i in 0..<count {
+            let key = APIKey.generate(prefix: "ls", environment: pick(2) == 0 ? .live : .test, randomBytes: { rng.bytes($0) })
+            // Mostly in time order, some out of it, many sharing a second.
+            let created = now - 100_000 + Int64(i / 3) * 7 - (pick(10) == 0 ? Int64(pick(50_000)) : 0)
+            var record = KeyRecord(
+                id: "key_\(i)x\(pick(1000))", name: names[pick(names.count)] + " \(i)", description: descriptions[pick(descriptions.count)],
+                digest: key.digest, hint: key.hint, environment: key.environment,
+                permissions: Permissions(rawValue: UInt8(1 + pick(15))), createdAt: created)
+            switch pick(5) {
+            case 0: record.expiresAt = now - 10  // expired
+            case 1: record.expiresAt = now + Int64(pick(90)) * 86400 + 1  // active, maybe due
+            case 2: record.revokedAt = now - Int64(pick(1000)) - 1  // revoked
+            case 3:
+                record.revokedAt = now + 3600  // retiring
+                record.rotatedTo = "key_next\(i)"
+            default: break  // active, no expiry
+            }
+            if pick(3) == 0 { record.rotatedFrom = "key_prev\(i)" }
+            if pick(2) == 0 { record.lastUsedAt = now - Int64(pick(100_000)) }
+            if pick(2) == 0 { stamps.append((key.digest, now - Int64(pick(100_000)))) }
+            records.append(record)
+        }
+        return (Keystore(prefix: "ls", maxKeys: 100_000, keys: records), stamps)
+    }
+
+    /// What printing the whole model prints for `list --json ARGS`.
+    func model(_ path: String, keep: (KeyRecord, KeyStatus) -> Bool) throws -> String {
+        let records = ListCommand.newestFirst(try KeystoreFile(path: path).load().keys).filter { keep($0, $0.status(at: Self.now)) }
+        var w = JSONWriter()
+        w.raw("[")
+        for (i, r) in records.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{")
+            RecordSchema.writeMembers(r, to: &w, now: Self.now)
+            w.raw("}")
+        }
+        w.raw("]\n")
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    static var filters: [([String], (KeyRecord, KeyStatus) -> Bool)] {
+        [
+        ([], { $1 != .revoked }),
+        (["--all"], { _, _ in true }),
+        (["--status", "revoked"], { $1 == .revoked }),
+        (["--status", "active,retiring"], { $1 == .active || $1 == .retiring }),
+        (["--expiring-within", "30d"], { RotateCommand.isDue($0, status: $1, within: 30 * 86400, now: now) }),
+            (["--all", "--status", "expired"], { $1 == .expired }),
+        ]
+    }
+
+    func world(_ keystore: Keystore, stamps: [(String, Timestamp)]) throws -> World {
+        let w = World()
+        w.now = Self.now
+        try KeystoreFile(path: w.keystore).write(KeystoreCodec.encode(keystore))
+        let usage = KeystoreFile(path: w.keystore).usageFile()
+        for (digest, time) in stamps { #expect(usage.stamp(UsageFile.Prefix(hex: digest.utf8)!, at: time, compact: false)) }
+        return w
+    }
+
+    func expectSameAsModel(_ w: World, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for (arguments, keep) in Self.filters {
+            let r = w.run(["list", "--json"] + arguments)
+            #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
+            let expected = try model(w.keystore, keep: keep)
+            #expect(r.stdout == expected, "list --json \(arguments) differs from the model", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func streamedOutputIsTheModelsByteForByte(seed: UInt64) throws {
+        print("ListStreamTests seed \(seed)")
+        // Enough records that the output is flushed in several pieces.
+        let (keystore, stamps) = Self.keystore(seed: seed, count: 700)
+        let w = try world(keystore, stamps: stamps)
+        let all = w.run(["list", "--json", "--all"])
+        #expect(all.stdout.utf8.count > 3 * ListStream.flushSize)
+        // Every shape is there.
+        let records = try #require(parse(all.stdout) as? [[String: Any]])
+        #expect(records.count == 700)
+        #expect(Set(records.compactMap { $0["status"] as? String }) == ["active", "expired", "retiring", "revoked"])
+        #expect(records.contains { $0["description"] is NSNull } && records.contains { $0["description"] as? String == "" })
+        try expectSameAsModel(w)
+    }
+
+    @Test func theOrderIsTheModelsWhenTimesAreInFileOrderAndWhenNot() throws {
+        var (keystore, _) = Self.keystore(seed: 9, count: 50)
+        for i in keystore.keys.indices { keystore.keys[i].createdAt = Self.now - 1000 + Int64(i / 4) }
+        try expectSameAsModel(try world(keystore, stamps: []))
+        keystore.keys.reverse()
+        try expectSameAsModel(try world(keystore, stamps: []))
+    }
+
+    @Test func aKeystoreNotLaidOutByKeyctlListsTheSame() throws {
+        let (keystore, stamps) = Self.keystore(seed: 4, count: 40)
+        let w = try world(keystore, stamps: stamps)
+        let canonical = w.run(["list", "--json", "--all"]).stdout
+        // The same keystore, pretty-printed: the general reader, not the fast scanner.
+        let object = try JSONSerialization.jsonObject(with: Data(try #require(w.bytes())))
+        let pretty = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted])
+        w.write(String(decoding: pretty, as: UTF8.self))
+        #expect(w.run(["list", "--json", "--all"]).stdout == canonical)
+        try expectSameAsModel(w)
+    }
+
+    @Test(arguments: ["basic", "lifecycle", "rotated", "unicode", "empty"])
+    func version1KeystoresListTheSame(fixture: String) throws {
+        let w = World()
+        w.now = Self.now
+        w.write(String(decoding: try Repository.bytes("Tests/Fixtures/v1/\(fixture).json"), as: UTF8.self))
+        try expectSameAsModel(w)
+    }
+
+    @Test func aCorruptKeystorePrintsNothing() throws {
+        let (keystore, _) = Self.keystore(seed: 5, count: 300)
+        let w = try world(keystore, stamps: [])
+        var bytes = try #require(w.bytes())
+        // Damage the last record: the first records are fine, and still nothing is printed.
+        let at = try #require(bytes.lastIndex(of: UInt8(ascii: "{")))
+        bytes[at + 1] = UInt8(ascii: "!")
+        w.write(String(decoding: bytes, as: UTF8.self))
+        let r = w.run(["list", "--json", "--all"])
+        #expect(r.status == 65)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("KEYSTORE_CORRUPT"))
+    }
+
+    @Test func aClosedStdoutIsIOError() throws {
+        let (keystore, _) = Self.keystore(seed: 6, count: 300)
+        let w = try world(keystore, stamps: [])
+        let before = w.bytes()
+        w.stdoutWorks = false
+        for arguments in [["list", "--json", "--all"], ["list", "--json", "--status", "revoked"]] {
+            let r = w.run(arguments)
+            #expect(r.status == 74)
+            #expect(r.stderr.contains("IO_ERROR"))
+        }
+        #expect(w.bytes() == before)
+    }
+}
