@@ -55,7 +55,7 @@ import Testing
         for (i, r) in records.enumerated() {
             if i > 0 { w.raw(",") }
             w.raw("{")
-            RecordSchema.writeMembers(r, to: &w, now: Self.now)
+            Self.writeMembersByKeyPath(r, to: &w, now: Self.now)
             w.raw("}")
         }
         w.raw("]\n")
@@ -160,5 +160,37 @@ import Testing
             #expect(r.stderr.contains("IO_ERROR"))
         }
         #expect(w.bytes() == before)
+    }
+
+    @Test(arguments: [7, 8])
+    func recordsAreWrittenAsTheTablesKeyPathsSay(seed: UInt64) {
+        let (keystore, _) = Self.keystore(seed: seed, count: 300)
+        for r in keystore.keys {
+            for (now, version) in [(Optional(Self.now), 2), (nil, 2), (nil, 1)] {
+                var fast = JSONWriter()
+                RecordSchema.writeMembers(r, to: &fast, now: now, version: version)
+                var reference = JSONWriter()
+                Self.writeMembersByKeyPath(r, to: &reference, now: now, version: version)
+                #expect(fast.bytes == reference.bytes)
+            }
+        }
+    }
+
+    /// The table read by its key paths, as writeMembers once did: the reference.
+    static func writeMembersByKeyPath(_ r: KeyRecord, to w: inout JSONWriter, now: Timestamp?, version: Int = Keystore.currentVersion) {
+        var first = true
+        for spec in RecordSchema.fields where now == nil ? spec.stored && spec.since <= version : spec.json {
+            w.key(spec.key, first: first)
+            first = false
+            switch spec.type {
+            case .id(let path), .text(let path, _), .digest(let path), .hint(let path): w.string(r[keyPath: path])
+            case .optionalText(let path, _), .link(let path): w.string(r[keyPath: path])
+            case .environment(let path): w.string(r[keyPath: path].rawValue)
+            case .permissions(let path): w.strings(r[keyPath: path].names)
+            case .time(let path): w.time(r[keyPath: path])
+            case .optionalTime(let path): w.time(r[keyPath: path])
+            case .status: w.string(r.status(at: now ?? 0).rawValue)
+            }
+        }
     }
 }

@@ -192,22 +192,36 @@ public enum RecordSchema {
     /// Writes a record's fields as JSON members: the stored ones for the keystore
     /// (`now` nil), or the --json ones for output (`now` for the status).
     /// A keystore of format `version` holds only the fields that version has.
+    /// The table decides which fields and in what order; the value of each is read
+    /// without key paths (they cost most of a streamed `list`). ListStreamTests
+    /// holds this to the key-path reading of the table.
     static func writeMembers(_ r: KeyRecord, to w: inout JSONWriter, now: Timestamp?, version: Int = Keystore.currentVersion) {
         var first = true
-        for spec in fields where now == nil ? spec.stored && spec.since <= version : spec.json {
-            w.key(spec.key, first: first)
+        for (field, key, since) in now == nil ? storedMembers : jsonMembers where since <= version {
+            w.key(key, first: first)
             first = false
-            switch spec.type {
-            case .id(let path), .text(let path, _), .digest(let path), .hint(let path): w.string(r[keyPath: path])
-            case .optionalText(let path, _), .link(let path): w.string(r[keyPath: path])
-            case .environment(let path): w.string(r[keyPath: path].rawValue)
-            case .permissions(let path): w.strings(r[keyPath: path].names)
-            case .time(let path): w.time(r[keyPath: path])
-            case .optionalTime(let path): w.time(r[keyPath: path])
+            switch field {
+            case .id: w.string(r.id)
+            case .name: w.string(r.name)
+            case .description: w.string(r.description)
+            case .digest: w.string(r.digest)
+            case .hint: w.string(r.hint)
+            case .environment: w.string(r.environment.rawValue)
+            case .permissions: w.strings(r.permissions.names)
             case .status: w.string(r.status(at: now ?? 0).rawValue)
+            case .createdAt: w.time(r.createdAt)
+            case .expiresAt: w.time(r.expiresAt)
+            case .revokedAt: w.time(r.revokedAt)
+            case .lastUsedAt: w.time(r.lastUsedAt)
+            case .rotatedFrom: w.string(r.rotatedFrom)
+            case .rotatedTo: w.string(r.rotatedTo)
             }
         }
     }
+
+    /// The members writeMembers writes, from the table: (field, JSON key, first format that has it).
+    static let storedMembers: [(RecordField, StaticString, Int)] = stored.map { ($0, $0.spec.key, $0.spec.since) }
+    static let jsonMembers: [(RecordField, StaticString, Int)] = RecordField.allCases.filter { $0.spec.json }.map { ($0, $0.spec.key, 1) }
 }
 
 /// What kind of value a stored field holds, for the readers' dispatch.
