@@ -64,11 +64,11 @@ import Testing
 
     static var filters: [([String], (KeyRecord, KeyStatus) -> Bool)] {
         [
-        ([], { $1 != .revoked }),
-        (["--all"], { _, _ in true }),
-        (["--status", "revoked"], { $1 == .revoked }),
-        (["--status", "active,retiring"], { $1 == .active || $1 == .retiring }),
-        (["--expiring-within", "30d"], { RotateCommand.isDue($0, status: $1, within: 30 * 86400, now: now) }),
+            ([], { $1 != .revoked }),
+            (["--all"], { _, _ in true }),
+            (["--status", "revoked"], { $1 == .revoked }),
+            (["--status", "active,retiring"], { $1 == .active || $1 == .retiring }),
+            (["--expiring-within", "30d"], { RotateCommand.isDue($0, status: $1, within: 30 * 86400, now: now) }),
             (["--all", "--status", "expired"], { $1 == .expired }),
         ]
     }
