@@ -8,7 +8,8 @@ import Testing
 @Suite("Reliability: concurrency", .serialized)
 struct ReliabilityConcurrencyTests {
     /// 56 processes at once: 16 create (more than there are slots), 8 rotate, 8 revoke,
-    /// 8 update, 8 verify (which stamps the usage file), 8 list. A reader thread parses the
+    /// 8 update, 8 verify (which stamps the usage file), 4 list, 4 config setting the
+    /// limit the keystore has (a success that changes nothing). A reader thread parses the
     /// file continuously meanwhile. Afterwards the audit log holds exactly the changes
     /// the processes reported, in a consistent order, and replays to the keystore.
     @Test func mixedProcessesLoseNothingAndBreakNoRule() throws {
@@ -52,7 +53,7 @@ struct ReliabilityConcurrencyTests {
         }
         watcher.start()
 
-        enum Kind { case create, rotate, revoke, update, verify, list }
+        enum Kind { case create, rotate, revoke, update, verify, list, config }
         var children: [(Kind, String, Child)] = []
         for i in 0..<56 {
             let tag = "p\(i)"
@@ -77,6 +78,10 @@ struct ReliabilityConcurrencyTests {
             case 6:
                 kind = .update
                 child = .keyctl(base + ["update", "rot\(i % 2)", "--description", "updated by \(tag)"], outputIn: outDir, tag: tag)
+            case 5 where (i / 7) % 2 == 1:
+                // The limit it has already: success, and no change, so no log entry.
+                kind = .config
+                child = .keyctl(base + ["config", "--max-keys", "\(maxKeys)"], outputIn: outDir, tag: tag)
             default:
                 kind = .list
                 child = .keyctl(base + ["list", "--json", "--all"], outputIn: outDir, tag: tag)
@@ -134,6 +139,8 @@ struct ReliabilityConcurrencyTests {
             case .verify:
                 // Valid, or revoked (a racing rotate or revoke got there first).
                 #expect([0, 3].contains(status), "\(tag) verify: \(ending) \(child.stdout) \(child.stderr)")
+            case .config:
+                #expect(status == 0, "\(tag) config: \(child.stderr)")
             case .list:
                 #expect(status == 0, "\(tag) list: \(child.stderr)")
                 #expect(parseJSON(child.stdout) is [[String: Any]], "\(tag) printed invalid JSON")
@@ -170,8 +177,9 @@ struct ReliabilityConcurrencyTests {
         #expect(created.count >= 2, "the race did not exercise creates: \(counts)")
 
         // The audit log: exactly one entry per change a process reported (exit 0 from a
-        // writer), none for a refusal or a reader; contiguous, chained, and in an order
-        // in which every change starts from what the entries before it left.
+        // writer), none for a refusal, a reader or a config that changed nothing;
+        // contiguous, chained, and in an order in which every change starts from what
+        // the entries before it left.
         let entries = try #require(box.logEntries(), "log --json failed")
         let verified = try box.verifyLog().get()
         #expect(verified.entries == entries.count && verified.leftover == 0, "log --verify: \(verified)")

@@ -48,6 +48,9 @@ struct ReliabilityCrashTests {
             let changed = zip(before.keys, after.keys).filter { $0 != $1 }.map(\.0.id)
             return after.keys.count == before.keys.count && changed == [args[1]] ? nil : "update of \(args[1]) changed \(changed)"
         },
+        Operation(command: "config", arguments: { k, _, _ in ["config", "--max-keys", k.maxKeys == 1000 ? "999" : "1000"] }) { before, after, _ in
+            after.keys == before.keys && after.maxKeys != before.maxKeys ? nil : "the limit did not change alone"
+        },
     ]
 
     /// An update that really changes `record`: a new description, other permissions or a new expiry.

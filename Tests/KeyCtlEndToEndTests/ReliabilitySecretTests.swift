@@ -86,6 +86,10 @@ struct ReliabilitySecretTests {
         s.run(["update", "svc", "--description", "the billing service", "--permissions", "read,write"], expect: 0)
         s.run(["update", "--json", "hook", "--expires-in", "30d"], expect: 0)
 
+        s.run(["config", "--max-keys", "25"], expect: 0)
+        s.run(["config"], expect: 0)
+        s.run(["config", "--json"], expect: 0)
+
         // Reading commands.
         s.run(["list"], expect: 0)
         s.run(["list", "--json"], expect: 0)
