@@ -89,6 +89,7 @@ _keyctl_takes_value()
     rotate) case $2 in --grace|--expires-in|--expiring-within|--format) return 0 ;; esac ;;
     update) case $2 in --name|--description|--permissions|--expires-in|--expires-at) return 0 ;; esac ;;
     config) case $2 in --max-keys) return 0 ;; esac ;;
+    prune) case $2 in --revoked-before) return 0 ;; esac ;;
     log) case $2 in --since) return 0 ;; esac ;;
     verify) case $2 in --from-env|--require) return 0 ;; esac ;;
     esac
@@ -138,6 +139,10 @@ _keyctl_value()
         case $1 in
         --max-keys) return 0 ;;
         esac ;;
+    prune)
+        case $1 in
+        --revoked-before) return 0 ;;
+        esac ;;
     log)
         case $1 in
         --since) return 0 ;;
@@ -164,6 +169,7 @@ _keyctl_options()
     rotate) _keyctl_compreply --grace --expires-in --expiring-within --format ;;
     update) _keyctl_compreply --name --description --permissions --expires-in --expires-at --no-expiry ;;
     config) _keyctl_compreply --max-keys ;;
+    prune) _keyctl_compreply --revoked-before --dry-run ;;
     log) _keyctl_compreply --since --verify ;;
     verify) _keyctl_compreply --from-env --require --no-stamp --batch ;;
     esac
@@ -208,7 +214,7 @@ _keyctl_argument()
         esac ;;
     help)
         case $2 in
-        0) _keyctl_compreply init create list show revoke rotate update config log verify completions help; return 0 ;;
+        0) _keyctl_compreply init create list show revoke rotate update config prune log verify completions help; return 0 ;;
         esac ;;
     esac
     return 1
@@ -254,7 +260,7 @@ _keyctl()
     # Options only for a word that starts with a dash: after the last
     # argument an empty word gets nothing, not a `-` common to every option.
     if [[ -z $cmd ]]; then
-        _keyctl_compreply init create list show revoke rotate update config log verify completions help
+        _keyctl_compreply init create list show revoke rotate update config prune log verify completions help
     else
         _keyctl_argument "$cmd" "$npos"
     fi

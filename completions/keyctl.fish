@@ -17,6 +17,8 @@ function __keyctl_takes_value
             contains -- $argv[2] --name --description --permissions --expires-in --expires-at; and return 0
         case config
             contains -- $argv[2] --max-keys; and return 0
+        case prune
+            contains -- $argv[2] --revoked-before; and return 0
         case log
             contains -- $argv[2] --since; and return 0
         case verify
@@ -128,6 +130,7 @@ complete -c keyctl -n __keyctl_needs_command -a revoke -d 'revoke keys, all or n
 complete -c keyctl -n __keyctl_needs_command -a rotate -d 'replace a key with a new one'
 complete -c keyctl -n __keyctl_needs_command -a update -d 'change a key in place, keeping its secret'
 complete -c keyctl -n __keyctl_needs_command -a config -d 'show the keystore\'s settings, or change its key limit'
+complete -c keyctl -n __keyctl_needs_command -a prune -d 'remove the records of keys revoked long ago'
 complete -c keyctl -n __keyctl_needs_command -a log -d 'show the audit log, or verify its chain'
 complete -c keyctl -n __keyctl_needs_command -a verify -d 'check a key; the exit status tells the answer'
 complete -c keyctl -n __keyctl_needs_command -a completions -d 'print a shell completion script'
@@ -158,6 +161,8 @@ complete -c keyctl -n '__keyctl_using update' -l expires-in -x -d 'expire DURATI
 complete -c keyctl -n '__keyctl_using update' -l expires-at -x -d 'expire at TIME, RFC 3339'
 complete -c keyctl -n '__keyctl_using update' -l no-expiry -d 'never expire'
 complete -c keyctl -n '__keyctl_using config' -l max-keys -x -d 'a new key limit, 1-100000, at least the keys in use'
+complete -c keyctl -n '__keyctl_using prune' -l revoked-before -x -d 'remove keys revoked at least DURATION ago, e.g. 90d'
+complete -c keyctl -n '__keyctl_using prune' -l dry-run -d 'print what would be removed; change nothing'
 complete -c keyctl -n '__keyctl_using log' -l since -x -d 'only entries from the last DURATION'
 complete -c keyctl -n '__keyctl_using log' -l verify -d 'check the whole chain; exit 0 and print the last hash, or 65 LOG_CORRUPT'
 complete -c keyctl -n '__keyctl_using verify' -l from-env -x -d 'read the key from the environment variable VAR'
@@ -174,6 +179,7 @@ complete -c keyctl -n '__keyctl_argument command' -a revoke -d 'revoke keys, all
 complete -c keyctl -n '__keyctl_argument command' -a rotate -d 'replace a key with a new one'
 complete -c keyctl -n '__keyctl_argument command' -a update -d 'change a key in place, keeping its secret'
 complete -c keyctl -n '__keyctl_argument command' -a config -d 'show the keystore\'s settings, or change its key limit'
+complete -c keyctl -n '__keyctl_argument command' -a prune -d 'remove the records of keys revoked long ago'
 complete -c keyctl -n '__keyctl_argument command' -a log -d 'show the audit log, or verify its chain'
 complete -c keyctl -n '__keyctl_argument command' -a verify -d 'check a key; the exit status tells the answer'
 complete -c keyctl -n '__keyctl_argument command' -a completions -d 'print a shell completion script'

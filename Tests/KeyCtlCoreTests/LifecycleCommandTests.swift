@@ -338,3 +338,162 @@ func changes(in entry: [String: Any], of id: String) -> [String: [Any]] {
         #expect(w.files().isEmpty)
     }
 }
+
+@Suite struct PruneCommandTests {
+    /// a (active), old (revoked 40 days ago), recent (revoked 20 days ago),
+    /// moving (rotated with a 7-day grace: retiring), at t0 + 40 days.
+    fileprivate static func world() throws -> (World, [String: World.Created]) {
+        let w = World()
+        var keys: [String: World.Created] = [:]
+        for name in ["a", "old", "recent", "moving"] { keys[name] = try w.create(name) }
+        #expect(w.run(["revoke", "old"]).status == 0)
+        w.now += 20 * 86400
+        #expect(w.run(["revoke", "recent"]).status == 0)
+        w.now += 13 * 86400
+        #expect(w.run(["rotate", "moving", "--grace", "7d"]).status == 0)
+        w.now += 7 * 86400 - 1
+        return (w, keys)
+    }
+
+    @Test func removesKeysRevokedLongAgoInOneWriteAndOneLogEntry() throws {
+        let (w, keys) = try Self.world()
+        let old = keys["old"]!
+        let entries = try w.logEntries().count
+        let r = w.run(["prune", "--revoked-before", "30d", "--json"])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+        let removed = try #require(parse(r.stdout) as? [[String: Any]])
+        #expect(removed.map { $0["id"] as? String } == [old.id])
+        #expect(removed.first?["status"] as? String == "revoked")
+        #expect(try w.list().contains { $0["id"] as? String == old.id } == false)
+        #expect(try w.list().count == 4, "a, recent, moving (retiring) and its successor stay")
+        // verify no longer knows it.
+        w.expectAnswer(["verify"], .invalidAPIKey, stdin: old.key + "\n")
+        // One entry: the removed key with every value it had, old -> null.
+        let log = try w.logEntries()
+        #expect(log.count == entries + 1)
+        let last = try #require(log.last)
+        #expect(last["command"] as? String == "prune")
+        let listed = try #require(last["keys"] as? [[String: Any]])
+        #expect(listed.map { $0["id"] as? String } == [old.id])
+        #expect(listed.first?["name"] as? String == "old" && listed.first?["hint"] as? String == old.record["hint"] as? String)
+        let changed = changes(in: last, of: old.id)
+        #expect(changed["name"]?.first as? String == "old" && changed["name"]?.last is NSNull)
+        #expect(changed["revoked_at"]?.last is NSNull)
+        #expect(w.run(["log", "--verify"]).status == 0)
+        // Its history stays: `log KEY_ID` finds it by id.
+        let history = w.run(["log", old.id])
+        #expect(history.status == 0)
+        #expect(history.stdout.split(separator: "\n").count == 3, "create, revoke, prune: \(history.stdout)")
+    }
+
+    @Test func aRetiringKeyIsNeverPrunedAndZeroTakesEveryRevokedKey() throws {
+        let (w, keys) = try Self.world()
+        let r = w.run(["prune", "--revoked-before", "0s", "--json"])
+        #expect(r.status == 0)
+        let removed = try #require(parse(r.stdout) as? [[String: Any]])
+        #expect(Set(removed.compactMap { $0["id"] as? String }) == [keys["old"]!.id, keys["recent"]!.id])
+        #expect(try w.record(keys["moving"]!.id)["status"] as? String == "retiring")
+        // Once its grace is over it is revoked, and prunable.
+        w.now += 1
+        let later = w.run(["prune", "--revoked-before", "0s", "--json"])
+        #expect((parse(later.stdout) as? [[String: Any]])?.map { $0["id"] as? String } == [keys["moving"]!.id])
+    }
+
+    @Test func humanOutputIsOneLinePerRecord() throws {
+        let (w, keys) = try Self.world()
+        let old = keys["old"]!
+        let r = w.run(["prune", "--revoked-before", "30d"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "\(old.id)\told\t\(old.record["hint"] as? String ?? "?")\t\(iso(t0))\n")
+        #expect(r.stderr == "keyctl: pruned 1 key revoked 30d ago or earlier; their history stays in 'keyctl log'\n")
+    }
+
+    @Test func dryRunPrintsTheSameAndChangesNothing() throws {
+        let (w, _) = try Self.world()
+        let before = w.snapshot()
+        let dry = w.run(["prune", "--revoked-before", "10d", "--dry-run", "--json"])
+        #expect(dry.status == 0)
+        #expect(w.snapshot() == before, "--dry-run changed a file")
+        let human = w.run(["prune", "--revoked-before", "10d", "--dry-run"])
+        #expect(human.stderr.contains("dry run: nothing changed"))
+        #expect(human.stdout.split(separator: "\n").count == 2)
+        #expect(w.snapshot() == before)
+        let real = w.run(["prune", "--revoked-before", "10d", "--json"])
+        #expect(real.stdout == dry.stdout, "the dry run printed what the prune removes")
+    }
+
+    @Test func nothingToPruneWritesNothing() throws {
+        let (w, _) = try Self.world()
+        let before = w.snapshot()
+        let r = w.run(["prune", "--revoked-before", "90d"])
+        #expect(r.status == 0 && r.stdout.isEmpty)
+        #expect(r.stderr == "keyctl: nothing to prune: no key was revoked 90d ago or earlier\n")
+        let json = w.run(["prune", "--revoked-before", "90d", "--json"])
+        #expect(json.status == 0 && json.stdout == "[]\n" && json.stderr.isEmpty)
+        #expect(w.snapshot() == before, "an empty prune wrote")
+    }
+
+    @Test func aSuccessorKeepsItsLinkToAPrunedKey() throws {
+        let w = World()
+        let a = try w.create("svc")
+        let r = w.run(["rotate", "svc", "--json"])
+        let new = try #require((try object(r.stdout))["new"] as? [String: Any])
+        let key = try #require(new["key"] as? String)
+        w.now += 31 * 86400
+        #expect(w.run(["prune", "--revoked-before", "30d"]).status == 0)
+        let record = try w.record("svc")
+        #expect(record["rotated_from"] as? String == a.id, "the link is kept")
+        let show = w.run(["show", "svc"])
+        #expect(show.status == 0 && show.stdout.contains("rotated_from:  \(a.id)"))
+        #expect(w.verify(key) == 0)
+        #expect(w.run(["log", a.id]).status == 0)
+        w.expectAnswer(["verify"], .invalidAPIKey, stdin: a.key + "\n")
+    }
+
+    @Test func aPrunedKeyIsInvalidThoughItsIndexAndStampsWereThere() throws {
+        let w = World()
+        w.system.indexSettleTime = 0
+        let a = try w.create("a")
+        try w.create("b")
+        #expect(w.verify(a.key) == 0)  // a usage stamp for a
+        #expect(w.verify(a.key) == 0)  // answered through the index
+        #expect(w.run(["revoke", "a"]).status == 0)
+        #expect(w.verify(a.key) == 3)
+        #expect(FileManager.default.fileExists(atPath: w.keystore + ".index"))
+        w.now += 86400
+        #expect(w.run(["prune", "--revoked-before", "1d"]).status == 0)
+        w.expectAnswer(["verify"], .invalidAPIKey, stdin: a.key + "\n")
+        w.expectAnswer(["verify"], .invalidAPIKey, stdin: a.key + "\n")
+    }
+
+    @Test func refusalsChangeNothing() throws {
+        let (w, _) = try Self.world()
+        for (arguments, code) in [
+            (["prune"], ErrorCode.usage),
+            (["prune", "--dry-run"], .usage),
+            (["prune", "--revoked-before"], .usage),
+            (["prune", "--revoked-before", "soon"], .usage),
+            (["prune", "--revoked-before", "-1d"], .usage),
+            (["prune", "--revoked-before", "99999999w"], .usage),
+            (["prune", "--revoked-before", "30d", "old"], .usage),
+            (["prune", "--revoked-before", "30d", "--all"], .usage),
+        ] {
+            w.expectRefusal(arguments, code)
+        }
+        let missing = World()
+        missing.expectFailure(["prune", "--revoked-before", "1d"], .keystoreNotFound)
+        #expect(missing.files().isEmpty)
+    }
+
+    @Test func undeliverableOutputUndoesThePrune() throws {
+        let (w, _) = try Self.world()
+        let before = w.snapshot()
+        w.stdoutWorks = false
+        for arguments in [
+            ["prune", "--revoked-before", "30d"], ["prune", "--revoked-before", "30d", "--json"], ["prune", "--revoked-before", "1d", "--dry-run"],
+        ] {
+            #expect(w.run(arguments).status == ErrorCode.ioError.exitStatus)
+            #expect(w.snapshot() == before)
+        }
+    }
+}

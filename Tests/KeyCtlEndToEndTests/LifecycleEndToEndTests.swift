@@ -66,6 +66,11 @@ extension Sandbox {
             (["config", "--max-keys", "many"], 64),
             (["config", "--max-keys", "2"], 5),
             (["config"], 0),
+            (["prune"], 64),
+            (["prune", "--revoked-before", "later"], 64),
+            (["prune", "--revoked-before", "99999999w"], 64),
+            (["prune", "--revoked-before", "0s", "--dry-run"], 0),
+            (["prune", "--revoked-before", "1d"], 0),
         ]
         let before = box.snapshot()
         for (arguments, status) in cases {
@@ -83,13 +88,17 @@ extension Sandbox {
         #expect(box.keyctl(["log", "--verify"]).status == 0)
     }
 
-    /// The record update prints with --json is part of the change.
+    /// The data update, config and prune print is part of their change.
     @Test(arguments: [">&-", ">/dev/full"])
     func undeliverableOutputUndoesTheChange(redirect: String) throws {
         let box = Sandbox()
         _ = try box.lifecycleFixture()
         let before = box.snapshot()
-        for arguments in [["--json", "update", "ci", "--name", "renamed"], ["--json", "config", "--max-keys", "50"]] {
+        let commands = [
+            ["--json", "update", "ci", "--name", "renamed"], ["--json", "config", "--max-keys", "50"], ["prune", "--revoked-before", "0s"],
+            ["--json", "prune", "--revoked-before", "0s"],
+        ]
+        for arguments in commands {
             let r = ClosedStreamTests.run(box, arguments, redirect: redirect)
             #expect(r.status == 74, "\(arguments) \(redirect): \(r.stderr)")
             #expect(box.snapshot() == before, "\(arguments) \(redirect) changed a file")
@@ -112,5 +121,24 @@ extension Sandbox {
         #expect(box.keyctl(["verify", "--require", "read"], stdin: ci).status == 0)
         try VerifyIndexTests.verifyUntilIndexed(box, ci + "\n", status: 0)
         #expect(box.keyctl(["verify", "--require", "write"], stdin: ci).status == 4)
+    }
+
+    /// A pruned key is INVALID_API_KEY at once, though a settled index of the keystore
+    /// before the prune lists it and the usage file has a stamp for it.
+    @Test func aPrunedKeyIsInvalidThoughAnIndexAndAStampKnewIt() throws {
+        let box = Sandbox()
+        let keys = try box.lifecycleFixture()
+        let web = keys["web"]!
+        try VerifyIndexTests.verifyUntilIndexed(box, web + "\n", status: 0)
+        #expect(box.keyctl(["revoke", "web"]).status == 0)
+        try VerifyIndexTests.verifyUntilIndexed(box, web + "\n", status: 3)
+        let r = box.keyctl(["--json", "prune", "--revoked-before", "0s"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect((parseJSON(r.stdout) as? [[String: Any]])?.count == 2, "gone and web: \(r.stdout)")
+        let v = box.keyctl(["--json", "verify"], stdin: web)
+        #expect(v.status == 1, "\(v.stdout)")
+        #expect((parseJSON(v.stdout) as? [String: Any])?["code"] as? String == "INVALID_API_KEY")
+        try VerifyIndexTests.verifyUntilIndexed(box, web + "\n", status: 1)
+        #expect(box.keyctl(["log", "--verify"]).status == 0)
     }
 }

@@ -99,7 +99,7 @@ public struct UsageForm: Sendable, Equatable {
 }
 
 public enum CommandName: String, CaseIterable, Sendable {
-    case `init`, create, list, show, revoke, rotate, update, config, log, verify, completions, help
+    case `init`, create, list, show, revoke, rotate, update, config, prune, log, verify, completions, help
 }
 
 public struct CommandSpec: Sendable {
@@ -246,6 +246,18 @@ public enum CommandTable {
             ],
             run: ConfigCommand.run),
         .make(
+            .prune, PruneOptions.self, summary: "remove the records of keys revoked long ago",
+            discussion:
+                "Removes, in one write, the records of keys revoked DURATION ago or earlier (a retiring key never). Their history stays in the audit log ('keyctl log KEY_ID'); verify answers such a key INVALID_API_KEY. Prints the removed records. --dry-run prints them and changes nothing.",
+            options: [
+                .value(
+                    "revoked-before", \.revokedBefore, .duration(minimum: 0),
+                    help: "remove keys revoked at least DURATION ago, e.g. 90d (0s: every revoked key)"),
+                .flag("dry-run", \.dryRun, help: "print what would be removed; change nothing"),
+            ],
+            forms: [[.required(\.revokedBefore), .option(\.dryRun)]],
+            run: PruneCommand.run),
+        .make(
             .log, LogOptions.self, summary: "show the audit log, or verify its chain",
             discussion:
                 "Every change to the keystore has one entry in PATH.log: who (uid, user, $KEYCTL_ACTOR), when, the command, and each changed field's old and new value; never a secret. Oldest first. --verify checks every entry's hash chain against the head the keystore records and prints the last entry's hash; keep it elsewhere to detect a rewrite of the whole log.",
@@ -361,6 +373,12 @@ public struct UpdateOptions: CommandOptions {
 
 public struct ConfigOptions: CommandOptions {
     public var maxKeys: Int?
+    public init() {}
+}
+
+public struct PruneOptions: CommandOptions {
+    public var revokedBefore: Int64?
+    public var dryRun = false
     public init() {}
 }
 
