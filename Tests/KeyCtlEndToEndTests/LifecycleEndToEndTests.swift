@@ -141,4 +141,29 @@ extension Sandbox {
         try VerifyIndexTests.verifyUntilIndexed(box, web + "\n", status: 1)
         #expect(box.keyctl(["log", "--verify"]).status == 0)
     }
+
+    /// A helper process that answers a line at a time sees an update and a prune from
+    /// the next line on: no answer comes from the keystore as it was.
+    @Test func aRunningBatchSeesUpdateAndPruneOnItsNextLine() throws {
+        let box = Sandbox()
+        let keys = try box.lifecycleFixture()
+        let batch = BatchCoprocess(["--keystore", box.keystore, "verify", "--batch", "--require", "write"])
+        func code(_ key: String) -> String? {
+            guard let line = batch.ask(key), let answer = parseJSON(line) as? [String: Any] else { return "no answer" }
+            return answer["valid"] as? Bool == true ? "valid" : answer["code"] as? String
+        }
+        #expect(code(keys["ci"]!) == "valid")
+        #expect(box.keyctl(["update", "ci", "--permissions", "read"]).status == 0)
+        #expect(code(keys["ci"]!) == "FORBIDDEN")
+        #expect(box.keyctl(["update", "ci", "--permissions", "read,write"]).status == 0)
+        #expect(code(keys["ci"]!) == "valid")
+        #expect(box.keyctl(["update", "web", "--permissions", "admin"]).status == 0)
+        #expect(code(keys["web"]!) == "valid")
+        #expect(box.keyctl(["revoke", "web"]).status == 0)
+        #expect(code(keys["web"]!) == "REVOKED_API_KEY")
+        #expect(box.keyctl(["prune", "--revoked-before", "0s"]).status == 0)
+        #expect(code(keys["web"]!) == "INVALID_API_KEY")
+        #expect(code(keys["gone"]!) == "INVALID_API_KEY")
+        #expect(batch.finish() == 0)
+    }
 }
