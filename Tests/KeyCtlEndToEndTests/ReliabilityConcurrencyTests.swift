@@ -8,8 +8,9 @@ import Testing
 @Suite("Reliability: concurrency", .serialized)
 struct ReliabilityConcurrencyTests {
     /// 56 processes at once: 16 create (more than there are slots), 8 rotate, 8 revoke,
-    /// 8 update, 8 verify (which stamps the usage file), 4 list, 4 config setting the
-    /// limit the keystore has (a success that changes nothing). A reader thread parses the
+    /// 8 update, 8 verify (which stamps the usage file), 2 list, and two kinds of success
+    /// that changes nothing: 4 config setting the limit the keystore has, 2 prune of
+    /// keys revoked a year ago. A reader thread parses the
     /// file continuously meanwhile. Afterwards the audit log holds exactly the changes
     /// the processes reported, in a consistent order, and replays to the keystore.
     @Test func mixedProcessesLoseNothingAndBreakNoRule() throws {
@@ -53,7 +54,7 @@ struct ReliabilityConcurrencyTests {
         }
         watcher.start()
 
-        enum Kind { case create, rotate, revoke, update, verify, list, config }
+        enum Kind { case create, rotate, revoke, update, verify, list, config, prune }
         var children: [(Kind, String, Child)] = []
         for i in 0..<56 {
             let tag = "p\(i)"
@@ -82,6 +83,10 @@ struct ReliabilityConcurrencyTests {
                 // The limit it has already: success, and no change, so no log entry.
                 kind = .config
                 child = .keyctl(base + ["config", "--max-keys", "\(maxKeys)"], outputIn: outDir, tag: tag)
+            case 5 where (i / 7) % 4 == 0:
+                // Nothing was revoked that long ago: success, no change, no log entry.
+                kind = .prune
+                child = .keyctl(base + ["prune", "--revoked-before", "52w"], outputIn: outDir, tag: tag)
             default:
                 kind = .list
                 child = .keyctl(base + ["list", "--json", "--all"], outputIn: outDir, tag: tag)
@@ -139,8 +144,8 @@ struct ReliabilityConcurrencyTests {
             case .verify:
                 // Valid, or revoked (a racing rotate or revoke got there first).
                 #expect([0, 3].contains(status), "\(tag) verify: \(ending) \(child.stdout) \(child.stderr)")
-            case .config:
-                #expect(status == 0, "\(tag) config: \(child.stderr)")
+            case .config, .prune:
+                #expect(status == 0, "\(tag) \(kind): \(child.stderr)")
             case .list:
                 #expect(status == 0, "\(tag) list: \(child.stderr)")
                 #expect(parseJSON(child.stdout) is [[String: Any]], "\(tag) printed invalid JSON")
@@ -177,7 +182,7 @@ struct ReliabilityConcurrencyTests {
         #expect(created.count >= 2, "the race did not exercise creates: \(counts)")
 
         // The audit log: exactly one entry per change a process reported (exit 0 from a
-        // writer), none for a refusal, a reader or a config that changed nothing;
+        // writer), none for a refusal, a reader or a config or prune that changed nothing;
         // contiguous, chained, and in an order in which every change starts from what
         // the entries before it left.
         let entries = try #require(box.logEntries(), "log --json failed")

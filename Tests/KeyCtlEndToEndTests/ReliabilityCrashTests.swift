@@ -51,7 +51,18 @@ struct ReliabilityCrashTests {
         Operation(command: "config", arguments: { k, _, _ in ["config", "--max-keys", k.maxKeys == 1000 ? "999" : "1000"] }) { before, after, _ in
             after.keys == before.keys && after.maxKeys != before.maxKeys ? nil : "the limit did not change alone"
         },
+        Operation(command: "prune", arguments: { k, _, _ in k.keys.contains { Self.revokedNow($0) } ? ["prune", "--revoked-before", "0s"] : nil }) {
+            before, after, _ in
+            let removed = before.keys.filter { old in !after.keys.contains { $0.id == old.id } }
+            return !removed.isEmpty && removed.allSatisfy { $0.revokedAt != nil } && after.keys.allSatisfy { before.keys.contains($0) }
+                ? nil : "prune removed \(removed.map(\.id)), or changed a record it kept"
+        },
     ]
+
+    /// Revoked by now (not retiring), so `prune --revoked-before 0s` removes it.
+    static func revokedNow(_ record: KeyRecord) -> Bool {
+        record.status(at: Timestamp(Date().timeIntervalSince1970)) == .revoked
+    }
 
     /// An update that really changes `record`: a new description, other permissions or a new expiry.
     static func update(_ record: KeyRecord, _ run: Int) -> [String] {
@@ -88,7 +99,12 @@ struct ReliabilityCrashTests {
         for (o, operation) in Self.operations.enumerated() {
             var durations: [Double] = []
             for i in 0..<5 {
-                let keystore = try #require(box.decodedKeystore())
+                var keystore = try #require(box.decodedKeystore())
+                if operation.arguments(keystore, 10_000 + o * 10 + i, i) == nil, let victim = Self.inUse(keystore).first {
+                    // Something to do (prune needs a revoked key).
+                    #expect(box.keyctl(["create", "spare\(o)-\(i)"]).status == 0 && box.keyctl(["revoke", victim.id]).status == 0)
+                    keystore = try #require(box.decodedKeystore())
+                }
                 let args = try #require(operation.arguments(keystore, 10_000 + o * 10 + i, i), "\(operation.command) has nothing to do")
                 let (run, seconds) = timedKeyctl(["--keystore", box.keystore] + args)
                 #expect(run.status == 0, "\(args): \(run.stderr)")

@@ -172,7 +172,7 @@ struct ReliabilitySecretTests {
     }
 
     /// A version 1 keystore (made by keyctl 1.0, Tests/Fixtures/v1, whose keys are known)
-    /// upgraded by a session of every writing command: the copy kept as PATH.v1, the log
+    /// upgraded by a session of every writing command, prune included: the copy kept as PATH.v1, the log
     /// whose first entry snapshots every key, and everything else beside the keystore
     /// hold no piece of any key, old or new.
     @Test func anUpgradedKeystoreAndItsCopyHoldNoSecret() throws {
@@ -188,6 +188,9 @@ struct ReliabilitySecretTests {
         let rotated = Self.trimmed(s.deliver(["rotate", "ci"]).stdout)
         s.run(["verify"], stdin: made + "\n", expect: 0)
         s.run(["revoke", "after-upgrade"], expect: 0)
+        s.run(["prune", "--revoked-before", "0s", "--dry-run"], expect: 0)
+        s.run(["prune", "--revoked-before", "0s", "--json"], expect: 0)
+        s.run(["log", "after-upgrade"], expect: 0)  // a pruned key's history
         for argv in [["log"], ["log", "--json"], ["log", "--verify"], ["list", "--all"]] { s.run(argv, expect: 0) }
         let files = Self.scan(s.box, keys: old + [made, rotated], outputs: s.scanned)
         #expect(files.contains("keystore.json.v1") && files.contains("keystore.json.log"), "\(files)")
