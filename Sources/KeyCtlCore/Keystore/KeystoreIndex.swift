@@ -222,8 +222,9 @@ enum KeystoreIndex {
             device: u64(8), inode: u64(16), size: u64(24), mtime: (Int64(bitPattern: u64(32)), Int64(bitPattern: u64(40))),
             ctime: (Int64(bitPattern: u64(48)), Int64(bitPattern: u64(56)))
         )
-        guard stored.device == identity.device, stored.inode == identity.inode, stored.size == identity.size,
-            stored.mtime == identity.mtime, stored.ctime == identity.ctime
+        guard stored.device == identity.device,
+            stored.inode == identity.inode,  // mutation-point: index-checks-inode
+            stored.size == identity.size, stored.mtime == identity.mtime, stored.ctime == identity.ctime
         else { return nil }
         let maxKeys = Int(truncatingIfNeeded: u64(64))
         let count = Int(truncatingIfNeeded: u64(72))
