@@ -44,17 +44,24 @@ public struct Invocation {
     }
 
     func keystoreFile() throws -> KeystoreFile {
-        let path = try Invocation.keystorePath(option: arguments.globals.keystore, environment: context.environment)
-        var file = KeystoreFile(path: path, lockTimeout: try lockTimeout())
-        file.system = context.system
-        file.trustedOwner = try trustedOwner()
+        var file = try Invocation.keystoreReader(option: arguments.globals.keystore, context: context)
+        file.lockTimeout = try lockTimeout()
         file.author = author()
+        return file
+    }
+
+    /// The keystore as every reader opens it: the path, the context's seam, and the
+    /// trust rule's $KEYCTL_TRUSTED_OWNER. The completion helper reads through this too.
+    static func keystoreReader(option: String?, context: Context) throws -> KeystoreFile {
+        var file = KeystoreFile(path: try keystorePath(option: option, environment: context.environment))
+        file.system = context.system
+        file.trustedOwner = try trustedOwner(context)
         return file
     }
 
     /// $KEYCTL_TRUSTED_OWNER: a user name or uid whose keystores this process reads as
     /// it reads its own (a keystore an operator shares with a service). Unset or empty: none.
-    func trustedOwner() throws -> uid_t? {
+    static func trustedOwner(_ context: Context) throws -> uid_t? {
         guard let raw = context.environment("KEYCTL_TRUSTED_OWNER"), !raw.isEmpty else { return nil }
         if let uid = UInt32(raw) { return uid_t(uid) }
         guard let uid = context.system.userNamed(raw) else {

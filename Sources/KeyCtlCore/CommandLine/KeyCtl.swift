@@ -88,10 +88,12 @@ public enum KeyCtl {
     }
 
     /// Hidden helper for the completion scripts: names of keys in use, one a line.
-    /// Silent, and exit 0, whatever goes wrong.
+    /// Silent, and exit 0, whatever goes wrong. It reads the keystore the way every
+    /// reader does (Invocation.keystoreReader): a keystore the trust rule refuses lists
+    /// nothing, and one that is not a regular file (a FIFO) is never waited on.
     static func completeKeys(keystoreOption: String?, context: Context) -> Int32 {
-        guard let path = try? Invocation.keystorePath(option: keystoreOption, environment: context.environment),
-            let keystore = try? KeystoreFile(path: path).load()
+        guard let file = try? Invocation.keystoreReader(option: keystoreOption, context: context),
+            let keystore = try? file.load()
         else { return 0 }
         let names = keystore.keys.filter { $0.isInUse }.map { $0.name + "\n" }.joined()
         _ = context.out(names)
