@@ -67,12 +67,64 @@ done
 # Unsafe modes are refused with the command that fixes them.
 as keyctl-operator chmod 660 "$ks"
 check 77 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$ks" verify
-grep -q "chmod 600" "$work/err" || fail "group-writable: $(cat "$work/err")"
+grep -qF "run: chmod 640 $ks" "$work/err" || fail "group-writable: $(cat "$work/err")"
 as keyctl-operator chmod 640 "$ks"
 chmod 770 "$dir"
 check 77 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$ks" verify
-grep -q "chmod 700" "$work/err" || fail "group-writable directory: $(cat "$work/err")"
+grep -qF "run: chmod 750 $dir" "$work/err" || fail "group-writable directory: $(cat "$work/err")"
 chmod 750 "$dir"
+
+# Usage stamps are best effort: the service cannot write the operator's usage file, so
+# its verify answers as ever, exit 0, says nothing about the stamp and writes nothing.
+printf '%s\n' "$web" >"$work/in"
+check 0 keyctl-operator "$work/keyctl" --keystore "$ks" verify # the operator's own use stamps
+[ -f "$ks.usage" ] || fail "the operator's verify made no usage file"
+beside() { (cd "$dir" && sha256sum -- * && ls -la --time-style=+%s.%N); }
+before=$(beside)
+for json in "" --json; do
+    check 0 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$ks" $json verify
+    [ ! -s "$work/err" ] || fail "verify $json said something about a stamp it could not write: $(cat "$work/err")"
+done
+grep -q '"valid":true' "$work/out" || fail "verify --json: $(cat "$work/out")"
+[ "$(beside)" = "$before" ] || fail "the service's verify wrote beside the keystore: $(beside)"
+
+# A keystore the service cannot open says what its owner runs to share it; pasting
+# exactly that, as the operator, lets the service in.
+as keyctl-operator chmod 600 "$ks"
+check 77 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$ks" verify
+fix=$(sed -n 's/.*its owner can let its group (gid [0-9]*) in: //p' "$work/err")
+[ "$fix" = "chmod g+r $ks" ] || fail "unreadable: $(cat "$work/err")"
+as keyctl-operator sh -c "$fix"
+check 0 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$ks" verify
+
+# Every directory above a keystore the service reads is checked: one others can write
+# (they could rename the keystore's directory away and put their own in its place) is
+# refused with its chmod, which pasted makes it safe; a sticky one is accepted; one
+# that belongs to an untrusted user is refused.
+above="$work/srv"
+install -d -o root -g keyctl-svc -m 775 "$above"
+install -d -o keyctl-operator -g keyctl-svc -m 750 "$above/keyctl"
+as keyctl-operator cp -p "$ks" "$above/keyctl/keys.json"
+check 77 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$above/keyctl/keys.json" verify
+grep -qF "directory $above above keystore" "$work/err" || fail "group-writable above: $(cat "$work/err")"
+fix=$(sed -n 's/.*; run: //p' "$work/err")
+[ "$fix" = "chmod 755 $above" ] || fail "group-writable above, the fix: $(cat "$work/err")"
+sh -c "$fix"
+check 0 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$above/keyctl/keys.json" verify
+chmod 1777 "$above"
+check 0 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$above/keyctl/keys.json" verify
+chmod 755 "$above"
+chown keyctl-stranger "$above"
+check 77 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$above/keyctl/keys.json" verify
+grep -qF "directory $above above keystore" "$work/err" || fail "a stranger's directory above: $(cat "$work/err")"
+# ... also when the path reaches the keystore through a symbolic link.
+chown root "$above"
+ln -s "$above/keyctl" "$work/link"
+check 0 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$work/link/keys.json" verify
+chmod 757 "$above"
+check 77 keyctl-service KEYCTL_TRUSTED_OWNER=keyctl-operator "$work/keyctl" --keystore "$work/link/keys.json" verify
+grep -qF "directory $above above keystore" "$work/err" || fail "writable above the link's target: $(cat "$work/err")"
+chmod 755 "$above"
 
 # A keystore someone else planted in a sticky directory is still refused, whoever is trusted.
 tmp="$work/tmp"
@@ -94,4 +146,4 @@ check 0 keyctl-service "$work/keyctl" --keystore "$rootdir/keys.json" verify
 "$work/keyctl" --keystore "$rootdir/keys.json" create svc2 >/dev/null 2>&1
 [ "$(mode_group "$rootdir/keys.json")" = "640 keyctl-svc root" ] || fail "root's rewrite: $(mode_group "$rootdir/keys.json")"
 
-echo "60-shared-keystore: operator writes, service reads through the group, modes and groups kept, planted keystores refused"
+echo "60-shared-keystore: operator writes, service reads through the group, modes and groups kept, stamps best effort, refusals say their fix, directories above checked, planted keystores refused"

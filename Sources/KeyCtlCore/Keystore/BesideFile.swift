@@ -154,12 +154,13 @@ public struct BesideFile {
             return KeyCtlError(
                 .permissionDenied,
                 "\(title) \(path) belongs to another user (uid \(st.st_uid)), not the keystore's owner (uid \(owner.uid)), so keyctl will not use it",
-                hint: "have it removed (it may have been planted), or keep the keystore in a directory of your own")
+                hint: "it may have been planted: look at it, then have it removed (rm \(ShellQuoting.quote(path))), "
+                    + "or keep the keystore in a directory of your own")
         }
         if st.st_mode & (S_IWGRP | S_IWOTH) != 0 {
             return KeyCtlError(
                 .permissionDenied, "\(title) \(path) is writable by group or others, so keyctl will not use it",
-                hint: "remove it (keyctl makes its own) or run 'chmod \(String(owner.mode, radix: 8)) \(path)'")
+                hint: "remove it (keyctl makes its own) or run: chmod \(String(owner.mode, radix: 8)) \(ShellQuoting.quote(path))")
         }
         return nil
     }

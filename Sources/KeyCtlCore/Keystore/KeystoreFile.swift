@@ -15,8 +15,13 @@
 //   is a regular file (not a symlink) that no one but its owner can write, in a
 //   directory no one but its owner can write (or a sticky one, such as /tmp), and
 //   both owners are trusted: the user keyctl runs as, root, or the user named by
-//   $KEYCTL_TRUSTED_OWNER. Only the keystore's owner writes it, and that is checked
-//   before anything (the lock file included) is made.
+//   $KEYCTL_TRUSTED_OWNER. A reader of someone else's keystore (a service reading
+//   an operator's) also checks every directory above it up to `/`, along the path as
+//   written and along the resolved one: each must belong to a trusted user and be
+//   writable by no one else (or be sticky), since whoever can rename a directory on
+//   the way can swap in a keystore of their choosing. Only the keystore's owner
+//   writes it, and that is checked before anything (the lock file included) is made.
+//   Every refusal says the command that fixes it, quoted so it pastes.
 
 #if canImport(Glibc)
     import Glibc
@@ -97,8 +102,7 @@ public struct KeystoreFile {
                     .permissionDenied, "keystore \(path) is a symbolic link, which keyctl does not follow",
                     hint: "point --keystore at the file itself")
             case EACCES, EPERM:
-                throw KeyCtlError(
-                    .permissionDenied, "cannot read keystore \(path): \(errorText(e))", hint: "check its owner and mode (chmod 600 \(path))")
+                throw KeyCtlError(.permissionDenied, "cannot read keystore \(path): \(errorText(e))", hint: accessHint())
             case ENOTDIR:
                 throw KeyCtlError(
                     .keystoreNotFound, "no keystore at \(path): a part of the path is not a directory",
@@ -118,6 +122,7 @@ public struct KeystoreFile {
         }
         try checkOwnerAndMode(st, path: path, isDirectory: false)
         try checkDirectory()
+        if st.st_uid != system.userID() { try checkDirectoriesAbove() }
         guard Int(st.st_size) <= KeystoreFile.maximumSize else {
             throw KeyCtlError(
                 .keystoreCorrupt, "keystore \(path) is \(st.st_size) bytes, more than keyctl reads (1 GiB)",
@@ -159,21 +164,64 @@ public struct KeystoreFile {
         if !isTrusted(owner: st.st_uid) {
             throw KeyCtlError(
                 .permissionDenied, "\(isDirectory ? "directory" : "keystore") \(path) belongs to another user (uid \(st.st_uid))",
-                hint: "keep the keystore in a directory of your own, or trust that user with KEYCTL_TRUSTED_OWNER")
+                hint: "keep the keystore in a directory of your own, or, if that user administers it, "
+                    + "trust it with KEYCTL_TRUSTED_OWNER=\(st.st_uid)")
         }
-        let writableByOthers = st.st_mode & (S_IWGRP | S_IWOTH) != 0
         if isDirectory {
             // A sticky directory such as /tmp lets others create files but not replace ours.
-            if writableByOthers && st.st_mode & S_ISVTX == 0 {
+            if KeystoreFile.writableByOthers(st) {
                 throw KeyCtlError(
                     .permissionDenied, "directory \(path) is writable by group or others, who could replace the keystore",
-                    hint: "run 'chmod 700 \(path)'")
+                    hint: KeystoreFile.fix(st, path))
             }
-        } else if writableByOthers {
+        } else if KeystoreFile.writableByOthers(st) {
             throw KeyCtlError(
                 .permissionDenied, "keystore \(path) is writable by group or others, who could plant a key",
-                hint: "run 'chmod 600 \(path)'")
+                hint: KeystoreFile.fix(st, path))
         }
+    }
+
+    /// Writable by someone besides the owner, in a way that lets them replace what it
+    /// holds: a file writable by group or others, a directory so and not sticky.
+    static func writableByOthers(_ st: stat) -> Bool {
+        let sticky = st.st_mode & S_IFMT == S_IFDIR && st.st_mode & S_ISVTX != 0
+        return st.st_mode & (S_IWGRP | S_IWOTH) != 0 && !sticky
+    }
+
+    /// The command that takes group and other write permission away and keeps the
+    /// rest (a shared keystore's group-read bit included), ready to paste.
+    static func fix(_ st: stat, _ path: String) -> String {
+        let mode = st.st_mode & 0o7777 & ~(S_IWGRP | S_IWOTH)
+        return "run: chmod \(String(mode, radix: 8)) \(ShellQuoting.quote(path))"
+    }
+
+    /// What to do when the keystore cannot be opened for want of permission: its owner
+    /// lets a group the reader is in read it (the file) or pass through it (the
+    /// directory). Group ids, not names, so the command means the same on the owner's side.
+    func accessHint() -> String {
+        let st = system.status(ofPath: path)
+        let (target, bit) = st == nil ? (directory, "g+x") : (path, "g+r")
+        let quoted = ShellQuoting.quote(target)
+        if let st, st.st_uid == system.userID() { return "run: chmod u+r \(quoted)" }
+        let groups = KeystoreFile.processGroups()
+        let owner = st == nil ? "the directory's owner" : "its owner"
+        if let group = (st ?? system.status(ofPath: directory))?.st_gid, groups.contains(group) {
+            return "\(owner) can let its group (gid \(group)) in: chmod \(bit) \(quoted)"
+        }
+        let ids = groups.map { String($0) }.joined(separator: ", ")
+        return "\(owner) can share it with a group you are in (gid \(ids)): chgrp GID \(quoted) && chmod \(bit) \(quoted)"
+    }
+
+    /// The process's effective group and its supplementary groups.
+    static func processGroups() -> [gid_t] {
+        var groups = [getegid()]
+        let count = getgroups(0, nil)
+        if count > 0 {
+            var more = [gid_t](repeating: 0, count: Int(count))
+            let got = getgroups(count, &more)
+            for g in more.prefix(max(Int(got), 0)) where !groups.contains(g) { groups.append(g) }
+        }
+        return groups
     }
 
     func checkDirectory() throws {
@@ -185,6 +233,62 @@ public struct KeystoreFile {
             throw KeyCtlError(.permissionDenied, "cannot inspect directory \(directory): \(errorText(e))")
         }
         try checkOwnerAndMode(st, path: directory, isDirectory: true)
+    }
+
+    /// The directories above the keystore's, up to `/`: those of the path as written
+    /// (made absolute) and those of the path with every symbolic link resolved, which
+    /// together are the directories the kernel walks to reach the keystore.
+    func directoriesAbove() -> [String] {
+        var starts: [String] = []
+        var written = directory
+        if !written.hasPrefix("/"), let cwd = getcwd(nil, 0) {
+            written = String(cString: cwd) + "/" + directory
+            free(cwd)
+        }
+        if written.hasPrefix("/") {
+            // `a//b` and `a/./b` name a/b; `..` is left as it is (through a link it is not lexical).
+            let parts = written.split(separator: "/").filter { $0 != "." }
+            starts.append("/" + parts.joined(separator: "/"))
+        }
+        if let real = realpath(directory, nil) {
+            starts.append(String(cString: real))
+            free(real)
+        }
+        // The keystore's directory itself (either way) is checkDirectory's.
+        var seen = Set(starts)
+        var above: [String] = []
+        for start in starts {
+            var dir = start
+            while dir != "/" {
+                let slash = dir.lastIndex(of: "/")!
+                dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
+                if seen.insert(dir).inserted { above.append(dir) }
+            }
+        }
+        return above
+    }
+
+    /// A reader of another user's keystore: every directory above it belongs to a
+    /// trusted user and can be written by no one else (a sticky one, such as /tmp, can
+    /// be written by others but they cannot rename what is not theirs).
+    func checkDirectoriesAbove() throws {
+        for dir in directoriesAbove() {
+            guard let st = system.status(ofPath: dir) else {
+                throw KeyCtlError(.permissionDenied, "cannot inspect directory \(dir) above keystore \(path): \(errorText(errno))")
+            }
+            if !isTrusted(owner: st.st_uid) {
+                throw KeyCtlError(
+                    .permissionDenied,
+                    "directory \(dir) above keystore \(path) belongs to another user (uid \(st.st_uid)), who could swap the keystore for another",
+                    hint: "keep a shared keystore where only root and its owner control every directory on the way")
+            }
+            if KeystoreFile.writableByOthers(st) {
+                throw KeyCtlError(
+                    .permissionDenied,
+                    "directory \(dir) above keystore \(path) is writable by group or others, who could swap the keystore for another",
+                    hint: KeystoreFile.fix(st, dir))
+            }
+        }
     }
 
     /// Reads and decodes the keystore; a missing one is KEYSTORE_NOT_FOUND.
