@@ -53,8 +53,9 @@ enum UpdateCommand {
             !inv.json || inv.context.writeStdout(inv.recordJSON(new))
         }
         if !inv.json {
-            let changes = AuditEntry.diff(before, after).map { "\($0.field) \($0.old.text) -> \($0.new.text)" }
-            inv.context.notice("updated \(inv.describe(after)): \(changes.joined(separator: "; "))")
+            // The key's part of the log line (`keyctl log`), as the entry records it.
+            let changes = LogKey(id: after.id, name: after.name, hint: after.hint, changes: AuditEntry.diff(before, after))
+            inv.context.notice("updated " + LogCommand.describe(changes))
         }
         return 0
     }
