@@ -74,7 +74,8 @@ enum VerifyCommand {
         guard key.prefix == prefix, let record = found else {
             return Answer(code: .invalidAPIKey, message: "the key is not known to this keystore")
         }
-        let who = inv.describe(record)
+        // Built only for a negative answer: a valid one (the hot path of --batch) names no one in text.
+        var who: String { inv.describe(record) }
         switch record.status(at: now) {
         case .revoked:
             // Rare: a rotated key's reason needs its successor's rotation time (one full read),

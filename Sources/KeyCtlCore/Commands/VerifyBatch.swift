@@ -7,6 +7,11 @@
 //   changed file (keyctl replaces it by rename) is read again in full, with every check
 //   `load` makes. A revoke is therefore seen from the next line on. Stamps go to the
 //   usage file (VerifyCommand.stamp), never the keystore, so they cause no re-read.
+// - A line costs its own work only: the keystore's identity is checked once per
+//   read(2) of input, a valid answer's JSON is kept per key until the keystore is
+//   read again, and ASCII lines are trimmed without Unicode look-ups. Each answer is
+//   still judged afresh (status at that moment, --require); VerifyBatchFastPathTests
+//   holds every answer to the single `verify --json` of the same text.
 // - Memory is bounded: input goes through one fixed buffer; a line longer than
 //   `maximumInputLine` is skipped to its end without being kept, and answered malformed.
 // - A keystore that cannot be read ends the batch with the usual error and exit status;
@@ -29,6 +34,8 @@ enum VerifyBatch {
         var stamped: [String: Timestamp] = [:]
         var number = 0
         var checkedAtRead = lines.reads
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
         while let line = try lines.next() {
             number += 1
             let now = inv.context.now()
@@ -40,7 +47,7 @@ enum VerifyBatch {
             let text: String
             switch line {
             case .tooLong: text = "\u{FFFD}"  // malformed, whatever it held
-            case .text(let bytes): text = String(decoding: bytes, as: UTF8.self).trimmingSpaces()
+            case .text(let bytes): text = trimmed(bytes)
             }
             let answer = try VerifyCommand.judge(text, required: required, now: now, inv: inv) { digest in
                 (keystore.prefix, digest.flatMap { keystore.records[$0] })
@@ -53,9 +60,33 @@ enum VerifyBatch {
                     VerifyCommand.stamp(record, in: keystore.file, now: now)
                 }
             }
-            try inv.output(VerifyCommand.json(answer, line: number))
+            if answer.code == nil, let record = answer.record {
+                // A valid answer is the same for every line with that key until the keystore changes.
+                let body = keystore.validAnswer(record.digest) { Array(VerifyCommand.json(answer).dropFirst()) }
+                out.removeAll(keepingCapacity: true)
+                out.append(contentsOf: "{\"line\":\(number),".utf8)
+                out.append(contentsOf: body)
+                try inv.output(out)
+            } else {
+                try inv.output(VerifyCommand.json(answer, line: number))
+            }
         }
         return 0
+    }
+
+    /// The line as text with surrounding whitespace trimmed: String.trimmingSpaces(),
+    /// without its Unicode look-ups when both ends are ASCII that is not whitespace
+    /// (the only bytes where the two could differ lead to the general path).
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        func isASCIISpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
+        while start < end, isASCIISpace(bytes[start]) { start += 1 }
+        while end > start, isASCIISpace(bytes[end - 1]) { end -= 1 }
+        guard start < end, bytes[start] < 0x80, bytes[end - 1] < 0x80 else {
+            return String(decoding: bytes, as: UTF8.self).trimmingSpaces()
+        }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }
 
@@ -65,6 +96,16 @@ final class BatchKeystore {
     private(set) var prefix = ""
     private(set) var records: [String: KeyRecord] = [:]
     private var identity: KeystoreIndex.Identity?
+    /// The valid answer of each key answered since the last read, after `{"line":N,`.
+    private var validAnswers: [String: [UInt8]] = [:]
+
+    /// The valid answer for this digest, made by `make` the first time.
+    func validAnswer(_ digest: String, _ make: () -> [UInt8]) -> [UInt8] {
+        if let known = validAnswers[digest] { return known }
+        let made = make()
+        if validAnswers.count < 4096 { validAnswers[digest] = made }
+        return made
+    }
 
     init(file: KeystoreFile) { self.file = file }
 
@@ -77,6 +118,7 @@ final class BatchKeystore {
         let keystore = try file.load()
         prefix = keystore.prefix
         records = Dictionary(keystore.keys.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
+        validAnswers = [:]
         identity = now
     }
 }
