@@ -1,4 +1,4 @@
-// The audit log (SPEC §7): one entry per change, chained by SHA-256, consistent
+// The audit log (keyctl(1) AUDIT LOG): one entry per change, chained by SHA-256, consistent
 // with the keystore's head; every tampering `log --verify` is meant to catch, each
 // on its own; a log that does not verify blocks writes but not reads.
 

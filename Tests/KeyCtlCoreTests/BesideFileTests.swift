@@ -1,4 +1,4 @@
-// The files beside the keystore (SPEC §8, issue 8 item 2): a lock, index or temporary
+// The files beside the keystore (keyctl-keystore(5), issue 8 item 2): a lock, index or temporary
 // that is not keyctl's is never used, deleted or overwritten, whoever runs the tests.
 // Another user's file is made by the seam (SystemSeam.statusOverride), so these run
 // the same as root and as an unprivileged user; .ci/steps/55-attacker.sh repeats the

@@ -195,7 +195,7 @@ final class World {
         #expect(answer?["valid"] as? Bool == false, "\(machine.stdout)", sourceLocation: sourceLocation)
         #expect(answer?["code"] as? String == code.rawValue, "\(machine.stdout)", sourceLocation: sourceLocation)
         #expect((answer?["message"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
-        // A key keyctl recognised (expired, revoked, forbidden) is named (SPEC §6).
+        // A key keyctl recognised (expired, revoked, forbidden) is named (keyctl(1) Output).
         let recognised: Set<String> = [.expiredAPIKey, .revokedAPIKey, .forbidden].contains(code) ? ["id", "name", "expires_at", "revoked_at"] : []
         #expect(answer.map { Set($0.keys) } == Set(["valid", "code", "message"]).union(recognised), sourceLocation: sourceLocation)
         #expect(bytes() == before, "verify changed the keystore", sourceLocation: sourceLocation)

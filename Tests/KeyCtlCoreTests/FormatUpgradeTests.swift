@@ -1,4 +1,4 @@
-// Keystore format versions (SPEC §9). The version 1 keystores in Tests/Fixtures/v1
+// Keystore format versions (keyctl(1) Format). The version 1 keystores in Tests/Fixtures/v1
 // were made by keyctl 1.0 itself (Tests/Fixtures/make-v1-fixtures). keyctl 2 reads
 // each as it is, and its first write upgrades it to version 2, keeping the old file
 // byte for byte as PATH.v1: every field kept, every key still verifying the same.

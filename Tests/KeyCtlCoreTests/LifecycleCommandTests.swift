@@ -1,4 +1,4 @@
-// update, config and prune (SPEC §5, §6, §7), in-process with a fixed clock: what
+// update, config and prune (keyctl(1) COMMANDS and AUDIT LOG), in-process with a fixed clock: what
 // each changes, the one audit log entry it adds, and that every refusal leaves the
 // keystore and every file beside it (log, usage, index) byte for byte as they were.
 

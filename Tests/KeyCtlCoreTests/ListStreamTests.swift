@@ -68,7 +68,7 @@ import Testing
             (["--all"], { _, _ in true }),
             (["--status", "revoked"], { $1 == .revoked }),
             (["--status", "active,retiring"], { $1 == .active || $1 == .retiring }),
-            (["--expiring-within", "30d"], { RotateCommand.isDue($0, status: $1, within: 30 * 86400, now: now) }),
+            (["--expiring-within", "30d"], { $0.isDueForRotation(status: $1, within: 30 * 86400, now: now) }),
             (["--all", "--status", "expired"], { $1 == .expired }),
         ]
     }

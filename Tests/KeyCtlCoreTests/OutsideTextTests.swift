@@ -1,6 +1,6 @@
 // Issue 8 items 3, 4 and 5: text that came from outside reaches a person only through
 // Redaction.shown (secrets redacted, control and invisible characters escaped, one
-// line), and names keep the character rules of SPEC §4.
+// line), and names keep the character rules of keyctl(1) Rules.
 
 import Foundation
 import Testing

@@ -1,4 +1,4 @@
-// SPEC §5 rotate (issue 8 item 17): a key whose lifetime is no longer than the
+// keyctl(1) COMMANDS rotate (issue 8 item 17): a key whose lifetime is no longer than the
 // `rotate --expiring-within` window is picked again by the next run, so its
 // replacement would be rotated on every run. The rotation says so on stderr, with
 // the fix (--expires-in), in both output modes, and stays quiet otherwise.

@@ -166,7 +166,7 @@ import Testing
         #expect(line.contains("directory \(resolvedAbove) above keystore"), "\(line)")
     }
 
-    /// Usage stamps are best effort (SPEC 3, README): a reader that may not write
+    /// Usage stamps are best effort (keyctl(1) KEYSTORE, README): a reader that may not write
     /// beside the operator's keystore still gets its answer, exit 0, with nothing
     /// written and nothing said.
     @Test func aReaderThatCannotStampStillAnswersQuietly() throws {

@@ -1,4 +1,4 @@
-// RFC 3339 times and DURATIONs, as SPEC §5 defines them.
+// RFC 3339 times and DURATIONs, as keyctl(1) COMMANDS defines them.
 
 import Testing
 

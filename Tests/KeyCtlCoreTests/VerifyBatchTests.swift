@@ -1,4 +1,4 @@
-// verify --batch (SPEC §5): one JSON line per input line, in order, each against the
+// verify --batch (keyctl(1) COMMANDS): one JSON line per input line, in order, each against the
 // keystore as it is when the line is read; bounded memory on hostile input.
 
 import Foundation

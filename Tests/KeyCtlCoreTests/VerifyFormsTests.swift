@@ -1,4 +1,4 @@
-// verify reads back every form `create --format` prints (SPEC §5) with the same
+// verify reads back every form `create --format` prints (keyctl(1) COMMANDS) with the same
 // answer as the bare key, for every status; anything else with a space in it is
 // malformed. Also verify --json's negative answers (issue 8 item 19), --no-stamp and
 // --batch, in-process with a clock the test moves.

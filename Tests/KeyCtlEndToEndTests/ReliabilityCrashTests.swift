@@ -1,5 +1,5 @@
 // "A crash or kill -9 at any moment leaves either the old or the new keystore", and the
-// audit log agrees with it (SPEC §3, §7): real SIGKILLs at random moments of every write
+// audit log agrees with it (keyctl(1) KEYSTORE and AUDIT LOG): real SIGKILLs at random moments of every write
 // command, and an injected fault at each step of the write path (in process, through
 // the Context's faultInjection hook).
 

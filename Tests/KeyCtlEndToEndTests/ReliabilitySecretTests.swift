@@ -136,7 +136,7 @@ struct ReliabilitySecretTests {
     /// Every file in the keystore's directory (recursively) and every output in
     /// `outputs` is searched for any 12-character run of each key: a whole key, its
     /// base62 body, or a piece of either. Every file must also be the keystore owner's
-    /// (the test's user) and readable by no one else (SPEC §8). Returns the file names.
+    /// (the test's user) and readable by no one else (keyctl-keystore(5)). Returns the file names.
     @discardableResult
     static func scan(
         _ box: Sandbox, keys: [String], outputs: [(String, String)], sourceLocation: SourceLocation = #_sourceLocation

@@ -1,4 +1,4 @@
-// The rotation window warning (SPEC §5 rotate, issue 8 item 17) from the real binary,
+// The rotation window warning (keyctl(1) COMMANDS rotate, issue 8 item 17) from the real binary,
 // as a scheduled CI step sees it: --json data on stdout untouched, one warning line on
 // stderr per replacement that the next run would rotate again, never a secret in it.
 

@@ -7,7 +7,7 @@ enum ListCommand {
             if let statuses, !statuses.contains(status) { return false }
             // After a year of rotations most records are revoked: shown only when asked for.
             if statuses == nil && !options.all && status == .revoked { return false }
-            if let window { return RotateCommand.isDue(record, status: status, within: window, now: now) }
+            if let window { return record.isDueForRotation(status: status, within: window, now: now) }
             return true
         }
         // Streamed: a record at a time, never the whole keystore in memory (ListStream.swift).

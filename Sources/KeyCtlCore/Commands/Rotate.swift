@@ -28,7 +28,10 @@ enum RotateCommand {
                 return [try rotate(at: i, in: &keystore, grace: grace, expiresIn: expiresIn, inv: inv)]
             }
             let within = window ?? 0
-            let due = keystore.keys.indices.filter { isDue(keystore.keys[$0], status: keystore.keys[$0].status(at: now), within: within, now: now) }
+            let due = keystore.keys.indices.filter { i in
+                let record = keystore.keys[i]
+                return record.isDueForRotation(status: record.status(at: now), within: within, now: now)
+            }
             return try due.map { try rotate(at: $0, in: &keystore, grace: grace, expiresIn: expiresIn, inv: inv) }
         } deliver: { rotations in
             deliver(rotations, batch: reference == nil, format: format, inv: inv)
@@ -49,13 +52,6 @@ enum RotateCommand {
             return "warning: the new key \(inv.describe(r.new)) expires at \(RFC3339.format(expiresAt)), within the \(span) window,"
                 + " so the next 'rotate --expiring-within \(span)' rotates it again; give --expires-in longer than \(span)"
         }
-    }
-
-    /// Whether `rotate --expiring-within` (and `list --expiring-within`) picks this key:
-    /// active or expired, with an expiry no later than `window` from now.
-    static func isDue(_ record: KeyRecord, status: KeyStatus, within window: Int64, now: Timestamp) -> Bool {
-        guard status == .active || status == .expired, let expiresAt = record.expiresAt else { return false }
-        return expiresAt <= now + window
     }
 
     static func rotate(at i: Int, in keystore: inout Keystore, grace: Int64?, expiresIn: Int64?, inv: Invocation) throws -> Rotation {

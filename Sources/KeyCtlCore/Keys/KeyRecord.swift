@@ -115,6 +115,14 @@ public struct KeyRecord: Equatable, Sendable {
         return .active
     }
 
+    /// Whether `rotate --expiring-within` (and `list --expiring-within`) picks this key:
+    /// active or expired (`status`, its status at `now`), with an expiry no later than
+    /// `window` from now.
+    public func isDueForRotation(status: KeyStatus, within window: Int64, now: Timestamp) -> Bool {
+        guard status == .active || status == .expired, let expiresAt else { return false }
+        return expiresAt <= now + window
+    }
+
     /// When the key stops (or stopped) verifying for good: revoked_at, or its expiry
     /// if that came first while it was retiring. Nil for a key never revoked.
     public var revokedSince: Timestamp? {
@@ -206,7 +214,7 @@ public enum Names {
     public static let maxLength = 100
 
     /// Nil when `text` is acceptable as a new name (or, with `field` "description",
-    /// `maxLength` 500 and `allowEmpty`, a description), else why not (SPEC §4):
+    /// `maxLength` 500 and `allowEmpty`, a description), else why not (keyctl(1) Rules):
     /// the stored rules of `storedProblem`, plus not only spaces, no invisible or
     /// direction-changing character, nothing shaped like a secret.
     public static func problem(

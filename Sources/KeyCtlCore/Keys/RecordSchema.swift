@@ -276,7 +276,7 @@ struct FieldStep: @unchecked Sendable {
 public enum Descriptions {
     public static let maxLength = 500
 
-    /// Nil when `text` is acceptable as a new description (SPEC §4: 0-500 characters,
+    /// Nil when `text` is acceptable as a new description (keyctl(1) Rules: 0-500 characters,
     /// the same character rules as names), else why not.
     public static func problem(with text: String) -> String? {
         Names.problem(with: text, field: "description", maxLength: maxLength, allowEmpty: true)

@@ -8,11 +8,11 @@
 //   PREFIX_test_ followed by 16 or more base62 digits, checksum or not: a mistyped key
 //   is still a secret) is shown as its hint, `ak_live_…Qx9Q`; any other run of 24 or
 //   more base62 characters (a key's body alone, a key with its first character lost,
-//   with dashes for underscores) is shown as `…` and its last four (SPEC §2).
+//   with dashes for underscores) is shown as `…` and its last four (keyctl(1) KEY FORMAT).
 // - One line that cannot drive the terminal. Control characters (C0, DEL, C1), line
 //   and paragraph separators, and invisible or direction-changing characters (Unicode
 //   format characters such as U+200B and U+202E, and other default-ignorable code
-//   points) are escaped as `\n`, `\x1b`, `\u{202E}` (SPEC §6).
+//   points) are escaped as `\n`, `\x1b`, `\u{202E}` (keyctl(1) Output).
 //
 // Text keyctl computes itself (ids, hints, times) has none of these, so passing a whole
 // message through here changes only the outside parts of it.

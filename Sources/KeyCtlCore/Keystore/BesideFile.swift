@@ -1,4 +1,4 @@
-// Every file keyctl keeps beside a keystore at PATH (SPEC §8) is opened here and only
+// Every file keyctl keeps beside a keystore at PATH (keyctl-keystore(5)) is opened here and only
 // here: PATH.lock, PATH.index, PATH.usage, PATH.log, PATH.v1, and the temporaries
 // `.NAME.tmp-PID-RANDOM` that a write renames into place. What holds for each:
 //

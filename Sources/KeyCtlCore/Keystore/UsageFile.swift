@@ -1,5 +1,5 @@
 // Last-used times, kept beside the keystore in `PATH.usage` so that `verify` never
-// rewrites the keystore (SPEC §3, §8).
+// rewrites the keystore (keyctl(1) KEYSTORE; keyctl-keystore(5)).
 //
 // The file is a sequence of fixed-size records, appended with O_APPEND and never
 // fsynced: a stamp costs one 32-byte write(2), whatever the keystore's size.
