@@ -44,20 +44,13 @@ final class LogWorld {
     func run(_ arguments: [String], stdin: String? = nil) -> Result {
         var env = ["KEYCTL_KEYSTORE": keystore, "HOME": directory]
         for (k, v) in environment { env[k] = v }
-        var out: [UInt8] = []
-        var err: [UInt8] = []
-        var context = Context(
+        let output = CapturedOutput()
+        var context = output.context(
             environment: { env[$0] }, now: { [unowned self] in self.now }, randomBytes: { [unowned self] in self.random($0) },
-            readLine: { stdin.map { String($0.prefix { $0 != "\n" }) } },
-            writeStdout: {
-                out += $0; return true
-            },
-            writeStderr: {
-                err += $0; return true
-            })
+            readLine: { stdin.map { String($0.prefix { $0 != "\n" }) } })
         context.system = system
         let status = KeyCtl.run(arguments, context: context)
-        return Result(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return Result(status: status, stdout: output.stdoutText, stderr: output.stderrText)
     }
 
     /// Runs a command that must succeed; its stdout.

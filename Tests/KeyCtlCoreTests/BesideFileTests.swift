@@ -27,21 +27,13 @@ import Testing
         /// Runs keyctl; status, stdout, stderr.
         @discardableResult
         func run(_ arguments: [String], keystore: String? = nil, stdin: String? = nil) -> (status: Int32, stdout: String, stderr: String) {
-            var out: [UInt8] = []
-            var err: [UInt8] = []
+            let output = CapturedOutput()
             let env = ["KEYCTL_KEYSTORE": keystore ?? self.keystore, "HOME": dir]
-            var context = Context(
-                environment: { env[$0] }, now: { 1_800_000_000 }, randomBytes: systemRandomBytes,
-                readLine: { stdin },
-                writeStdout: {
-                    out += $0; return true
-                },
-                writeStderr: {
-                    err += $0; return true
-                })
+            var context = output.context(
+                environment: { env[$0] }, now: { 1_800_000_000 }, randomBytes: systemRandomBytes, readLine: { stdin })
             context.system = system
             let status = KeyCtl.run(arguments, context: context)
-            return (status, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+            return (status, output.stdoutText, output.stderrText)
         }
 
         func bytes(_ path: String) -> [UInt8]? { FileManager.default.contents(atPath: path).map { [UInt8]($0) } }

@@ -33,21 +33,13 @@ import Testing
     @Test func createRefusesANameShapedLikeAKeyAndStoresNothing() throws {
         let dir = "/tmp/keyctl-name-\(UInt64.random(in: 0...UInt64.max))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var out: [UInt8] = []
-        var err: [UInt8] = []
-        let context = Context(
-            environment: { _ in nil }, now: { 1_800_000_000 }, randomBytes: systemRandomBytes, readLine: { nil },
-            writeStdout: {
-                out += $0; return true
-            },
-            writeStderr: {
-                err += $0; return true
-            })
+        let output = CapturedOutput()
+        let context = output.context(environment: { _ in nil }, now: { 1_800_000_000 }, randomBytes: systemRandomBytes, readLine: { nil })
         let key = "ak_live_0S2Y6IU5XXY464YlDAblizEID753z6wG41khoD"
         let status = KeyCtl.run(["--keystore", dir + "/ks.json", "create", "oops \(key)"], context: context)
         #expect(status == 64)
-        #expect(out.isEmpty)
-        let message = String(decoding: err, as: UTF8.self)
+        #expect(output.stdout.isEmpty)
+        let message = output.stderrText
         #expect(message.contains("shaped like an API key"))
         #expect(!message.contains("0S2Y6IU5XXY4"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/ks.json"))

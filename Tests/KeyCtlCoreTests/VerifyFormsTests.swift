@@ -36,9 +36,8 @@ final class VerifyWorld {
     @discardableResult
     func run(_ arguments: [String], stdin: String? = nil, chunks: [[UInt8]] = [], between: @escaping (Int) -> Void = { _ in }) -> Output {
         let env = ["KEYCTL_KEYSTORE": keystore, "HOME": directory]
-        var out: [UInt8] = []
-        var err: [UInt8] = []
-        var context = Context(
+        let output = CapturedOutput()
+        var context = output.context(
             environment: { env[$0] },
             now: { [unowned self] in self.now },
             randomBytes: { [unowned self] count in
@@ -47,13 +46,7 @@ final class VerifyWorld {
                     return UInt8(truncatingIfNeeded: self.state >> 33)
                 }
             },
-            readLine: { stdin.map { String($0.prefix { $0 != "\n" }) } },
-            writeStdout: {
-                out += $0; return true
-            },
-            writeStderr: {
-                err += $0; return true
-            })
+            readLine: { stdin.map { String($0.prefix { $0 != "\n" }) } })
         context.system = system
         // Chunk i+1 is served only once chunk i is used up and `between(i+1)` has run,
         // so the lines of chunk i were answered before the world changed.
@@ -74,7 +67,7 @@ final class VerifyWorld {
             return n
         }
         let status = KeyCtl.run(arguments, context: context)
-        return Output(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return Output(status: status, stdout: output.stdoutText, stderr: output.stderrText)
     }
 
     /// `create` with --json: the key and its id.
