@@ -1,5 +1,6 @@
-# Sourced (not run) by the CI steps that run keyctl as real users: 55-attacker.sh and
-# 60-shared-keystore.sh. Files under .ci/steps/ are run as steps, so this lives here.
+# Sourced (not run) by the CI steps that run keyctl or the suite as real users:
+# 50-unprivileged.sh (users_make only), 55-attacker.sh and 60-shared-keystore.sh.
+# Files under .ci/steps/ are run as steps, so this lives here.
 # Needs root (useradd, groupadd, usermod, setpriv).
 #
 #   users_bin                    the binary under test: $KEYCTL_BIN, else a debug build

@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+. .ci/lib/users.sh
 user=keyctl-tester
-id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
+users_make "$user"
 [ "$(id -u "$user")" != 0 ] || { echo "50-unprivileged: $user is root" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/keyctl-unprivileged-XXXXXX)
