@@ -172,6 +172,11 @@ public struct Keystore: Equatable, Sendable {
         self.keys = keys
     }
 
+    /// Everything but the records is the same (`==` without comparing every record).
+    func hasSameSettings(as other: Keystore) -> Bool {
+        version == other.version && prefix == other.prefix && maxKeys == other.maxKeys && log == other.log
+    }
+
     /// The older format this keystore is upgraded from when it is next written
     /// (the file stays beside it as PATH.v1), or nil when it is current.
     public var upgradedFrom: Int? { version < Keystore.currentVersion ? version : nil }

@@ -170,8 +170,10 @@ public struct AuditEntry: Equatable, Sendable {
     static func time(_ t: Timestamp?) -> LogValue { t.map { .string(RFC3339.format($0)) } ?? .null }
 
     /// Every key that differs between `before` (nil: no keystore yet) and `after`, and
-    /// every setting: new keys have null before, removed keys null after.
-    static func differences(from before: Keystore?, to after: Keystore) -> (keys: [LogKey], settings: [LogChange]) {
+    /// every setting: new keys have null before, removed keys null after. `changes`:
+    /// which records differ (RecordChanges.between), when the caller has it; only
+    /// those are compared field by field.
+    static func differences(from before: Keystore?, to after: Keystore, changes: RecordChanges? = nil) -> (keys: [LogKey], settings: [LogChange]) {
         var settings: [LogChange] = []
         func setting(_ field: String, _ old: LogValue, _ new: LogValue) {
             if old != new { settings.append(LogChange(field: field, old: old, new: new)) }
@@ -179,16 +181,18 @@ public struct AuditEntry: Equatable, Sendable {
         setting("prefix", before.map { .string($0.prefix) } ?? .null, .string(after.prefix))
         setting("max_keys", before.map { .integer(Int64($0.maxKeys)) } ?? .null, .integer(Int64(after.maxKeys)))
 
-        var old: [String: KeyRecord] = [:]
-        for record in before?.keys ?? [] { old[record.id] = record }
+        let old = before?.keys ?? []
+        let changes = changes ?? RecordChanges.between(old, after.keys)
         var keys: [LogKey] = []
-        for record in after.keys {
-            let previous = old.removeValue(forKey: record.id)
-            let changes = diff(previous, record)
+        for i in changes.differing {
+            let record = after.keys[i]
+            let j = Int(changes.oldIndex[i])
+            let changes = diff(j < 0 ? nil : old[j], record)
             if !changes.isEmpty { keys.append(LogKey(id: record.id, name: record.name, hint: record.hint, changes: changes)) }
         }
         // Removed keys, in the order they stood.
-        for record in before?.keys ?? [] where old[record.id] != nil {
+        for j in changes.removed {
+            let record = old[j]
             keys.append(LogKey(id: record.id, name: record.name, hint: record.hint, changes: diff(record, nil)))
         }
         return (keys, settings)

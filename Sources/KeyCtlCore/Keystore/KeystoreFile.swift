@@ -450,10 +450,13 @@ public struct KeystoreFile {
         let before = keystore
         let result = try body(&keystore, existed)
         let delivered = deliver.map { deliver in { deliver(result) } }
-        let changed = keystore != before || !existed
+        // Which records changed, found once for the log entry and the splice.
+        let changes = RecordChanges.between(before.keys, keystore.keys)
+        let changed = !existed || !changes.isEmpty || !keystore.hasSameSettings(as: before)
         if changed {
-            try writeAhead(&keystore, before: existed ? before : nil, beside: beside) { keystore in
-                _ = try writeChanges(keystore, before: before, oldBytes: oldBytes, ranges: ranges, beside: beside, beforeCommit: delivered)
+            try writeAhead(&keystore, before: existed ? before : nil, changes: changes, beside: beside) { keystore in
+                _ = try writeChanges(
+                    keystore, before: before, changes: changes, oldBytes: oldBytes, ranges: ranges, beside: beside, beforeCommit: delivered)
             }
             if keystore.keys.count < before.keys.count { UsageFile(beside).forget(allBut: keystore) }
         } else if let delivered, !delivered() {
@@ -478,19 +481,19 @@ public struct KeystoreFile {
     /// was no file; true if it wrote. Unchanged records keep their old bytes
     /// (KeystoreSplice.swift); only a file keyctl did not lay out is encoded whole.
     func writeChanges(
-        _ keystore: Keystore, before: Keystore, oldBytes: [UInt8]?, ranges: [Range<Int>], beside: BesideFiles,
+        _ keystore: Keystore, before: Keystore, changes: RecordChanges, oldBytes: [UInt8]?, ranges: [Range<Int>], beside: BesideFiles,
         beforeCommit: (() -> Bool)?
     ) throws -> Bool {
         if let oldBytes {
             let spliced: Bool? = try oldBytes.withUnsafeBytes { old in
-                guard let splice = KeystoreSplice.make(keystore, before: before, old: old, ranges: ranges) else { return nil }
+                guard let splice = KeystoreSplice.make(keystore, before: before, old: old, ranges: ranges, changes: changes) else { return nil }
                 guard splice.changed else { return false }
                 beside.removeStaleTemporaries()
                 try splice.withBuffers { try write(parts: $0, beside: beside, beforeCommit: beforeCommit) }
                 return true
             }
             if let spliced { return spliced }
-            guard keystore != before else { return false }
+            guard !changes.isEmpty || !keystore.hasSameSettings(as: before) else { return false }
         }
         beside.removeStaleTemporaries()
         // The first write of an older format upgrades it (FormatUpgrade.swift); a splice
@@ -508,7 +511,9 @@ public struct KeystoreFile {
     /// before the keystore that records it as the log's head. If the keystore is not
     /// replaced after all (a failed write, output that could not be delivered), the
     /// entry is taken back out.
-    func writeAhead(_ keystore: inout Keystore, before: Keystore?, beside: BesideFiles, commit: (Keystore) throws -> Void) throws {
+    func writeAhead(
+        _ keystore: inout Keystore, before: Keystore?, changes: RecordChanges, beside: BesideFiles, commit: (Keystore) throws -> Void
+    ) throws {
         let author = self.author ?? .process(command: "keyctl")
         let log = AuditLog(beside.file(.log))
         let append = try log.prepare(head: before?.log)
@@ -524,7 +529,7 @@ public struct KeystoreFile {
             entries.append(entry("upgrade", AuditEntry.snapshot(of: old)))
             previous?.version = Keystore.currentVersion
         }
-        entries.append(entry(author.command, AuditEntry.differences(from: previous, to: keystore)))
+        entries.append(entry(author.command, AuditEntry.differences(from: previous, to: keystore, changes: before == nil ? nil : changes)))
         keystore.version = Keystore.currentVersion
         keystore.log = try append.write(entries)
         let identity = fileIdentity()

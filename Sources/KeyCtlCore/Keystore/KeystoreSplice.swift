@@ -31,38 +31,30 @@ struct KeystoreSplice {
 
     /// Splices `new` against `before`, decoded from `old` with a byte range per record
     /// (`ranges[i]` holds `before.keys[i]`). nil when the old file cannot be reused.
-    static func make(_ new: Keystore, before: Keystore, old: UnsafeRawBufferPointer, ranges: [Range<Int>]) -> KeystoreSplice? {
+    /// `changes`: which records differ (RecordChanges.between), when the caller has it.
+    static func make(
+        _ new: Keystore, before: Keystore, old: UnsafeRawBufferPointer, ranges: [Range<Int>], changes: RecordChanges? = nil
+    ) -> KeystoreSplice? {
         guard ranges.count == before.keys.count else { return nil }
         // The frame: HEADER (ending "[\n") + records joined by ",\n" + "\n]}\n".
         guard let header = frame(new), let oldHeader = frame(before) else { return nil }
         let headerEnd = ranges.first?.lowerBound ?? oldHeader.count
         guard headerEnd == oldHeader.count, headerEnd <= old.count, oldHeader.elementsEqual(old[0..<headerEnd]) else { return nil }
+        let changes = changes ?? RecordChanges.between(before.keys, new.keys)
 
         var s = KeystoreSplice(old: old)
-        s.changed = header != oldHeader || new.keys.count != before.keys.count
+        s.changed = header != oldHeader || !changes.isEmpty
         if header == oldHeader { s.appendOld(0..<headerEnd) } else { s.appendFresh(header) }
-        var oldIndex: [String: Int]?
-        var k = 0
-        for (i, record) in new.keys.enumerated() {
+        var differing = changes.differing.makeIterator()
+        var nextDiffering = differing.next()
+        for i in new.keys.indices {
             s.separatorDue = i > 0
-            // The old record with the same id: usually the next one.
-            if k >= before.keys.count || before.keys[k].id != record.id {
-                if oldIndex == nil {
-                    var map: [String: Int] = [:]
-                    map.reserveCapacity(before.keys.count)
-                    for (j, r) in before.keys.enumerated() { map[r.id] = j }
-                    oldIndex = map
-                }
-                k = oldIndex![record.id] ?? before.keys.count
-            }
-            if k < before.keys.count && before.keys[k] == record {
-                if k != i { s.changed = true }
-                s.appendOld(ranges[k])
+            if i == nextDiffering {
+                nextDiffering = differing.next()
+                s.appendFresh(KeystoreCodec.encode(new.keys[i]))
             } else {
-                s.changed = true
-                s.appendFresh(KeystoreCodec.encode(record))
+                s.appendOld(ranges[Int(changes.oldIndex[i])])
             }
-            k += 1
         }
         s.separatorDue = false
         s.appendFresh(Array((new.keys.isEmpty ? "" : "\n").utf8) + close)
@@ -121,5 +113,86 @@ struct KeystoreSplice {
                     }
                 })
         }
+    }
+}
+
+/// Which records a write changed: what the audit entry lists and the splice encodes
+/// afresh. Found without a dictionary of every record when the new records are the
+/// old ones in their order, some changed in place, some removed, some appended (what
+/// every command does); anything else (a reordering) goes through a dictionary by id.
+/// Either way the result is the same (pinned by RecordChangesTests against the
+/// dictionary's answer).
+struct RecordChanges: Equatable {
+    /// For each new record, the index of the old record with its id; -1 for a new one.
+    var oldIndex: [Int32]
+    /// New records that are new or differ in any field from their old one, ascending.
+    var differing: [Int]
+    /// Old records whose id is no longer there, ascending.
+    var removed: [Int]
+    /// Kept records are not in their old order.
+    var reordered = false
+
+    /// Nothing to write: the same records in the same order.
+    var isEmpty: Bool { differing.isEmpty && removed.isEmpty && !reordered }
+
+    static func between(_ before: [KeyRecord], _ after: [KeyRecord]) -> RecordChanges {
+        inOrder(before, after) ?? byID(before, after)
+    }
+
+    /// The walk in order: nil when the records are not the old ones in their order
+    /// with some removed and some appended.
+    static func inOrder(_ before: [KeyRecord], _ after: [KeyRecord]) -> RecordChanges? {
+        var changes = RecordChanges(oldIndex: [], differing: [], removed: [])
+        changes.oldIndex.reserveCapacity(after.count)
+        var k = 0
+        var i = 0
+        // Kept (maybe changed) records: each is the next old record with its id, after
+        // any removed ones.
+        while i < after.count {
+            let id = after[i].id
+            var j = k
+            while j < before.count && before[j].id != id { j += 1 }
+            guard j < before.count else { break }
+            changes.removed.append(contentsOf: k..<j)
+            changes.oldIndex.append(Int32(j))
+            if before[j] != after[i] { changes.differing.append(i) }
+            k = j + 1
+            i += 1
+        }
+        // Appended records, and old records past the last kept one are removed.
+        changes.removed.append(contentsOf: k..<before.count)
+        guard i < after.count else { return changes }
+        var appended = Set<String>()
+        for n in i..<after.count {
+            changes.oldIndex.append(-1)
+            changes.differing.append(n)
+            appended.insert(after[n].id)
+        }
+        // An appended id that was an old record's: a record moved, not the walk's case.
+        for r in changes.removed where appended.contains(before[r].id) { return nil }
+        return changes
+    }
+
+    /// The general case: old records found by id.
+    static func byID(_ before: [KeyRecord], _ after: [KeyRecord]) -> RecordChanges {
+        var old: [String: Int] = [:]
+        old.reserveCapacity(before.count)
+        for (j, record) in before.enumerated() where old[record.id] == nil { old[record.id] = j }
+        var changes = RecordChanges(oldIndex: [], differing: [], removed: [])
+        changes.oldIndex.reserveCapacity(after.count)
+        var last = -1
+        for (i, record) in after.enumerated() {
+            guard let j = old.removeValue(forKey: record.id) else {
+                changes.oldIndex.append(-1)
+                changes.differing.append(i)
+                continue
+            }
+            changes.oldIndex.append(Int32(j))
+            if before[j] != record { changes.differing.append(i) }
+            if j < last { changes.reordered = true }
+            last = j
+        }
+        changes.removed = old.values.sorted()
+        return changes
     }
 }
