@@ -130,6 +130,18 @@ public enum KeystoreCodec {
         }
     }
 
+    /// Decodes and checks a whole keystore like `decode`, and also returns each
+    /// record's byte range, for a write that keeps the bytes of unchanged records.
+    static func decodeForWrite(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeystoreFault) -> (Keystore, [Range<Int>]) {
+        try faults {
+            var decoder = Decoder(reader: JSONReader(bytes), onlyDigest: nil)
+            decoder.ranges = []
+            decoder.ranges!.reserveCapacity(bytes.count / 300 + 16)
+            let keystore = try decoder.keystore()
+            return (keystore, decoder.ranges ?? [])
+        }
+    }
+
     /// Checks a whole keystore like `decode` and builds no record: the settings, and
     /// where each record lies with its created_at (a streamed `list`).
     static func decodeSpans(_ bytes: UnsafeBufferPointer<UInt8>) throws(KeystoreFault) -> (Keystore, [RecordSpan]) {
@@ -188,6 +200,8 @@ public enum KeystoreCodec {
         /// When not nil, every record's byte range and created_at is collected here
         /// (a streamed `list`, ListStream.swift).
         var spans: [RecordSpan]?
+        /// When not nil, every record's byte range is collected here (a write).
+        var ranges: [Range<Int>]?
 
         func fault(_ message: String, at offset: Int) -> KeystoreFault {
             KeystoreFault(offset: offset, message: message)
@@ -299,6 +313,9 @@ public enum KeystoreCodec {
 
         mutating func records() throws -> [KeyRecord] {
             var out: [KeyRecord] = []
+            // A record keyctl writes is about 380 bytes: room for all at once, so the
+            // array is not copied as it grows (pages never touched cost nothing).
+            if onlyDigest == nil { out.reserveCapacity(reader.bytes.count / 300 + 16) }
             // Identity checks across records: ids and digests are unique; a name
             // belongs to at most one key in use. Ids and digests go through a flat
             // hash table of byte ranges (no allocation per record); names of keys in
@@ -324,6 +341,7 @@ public enum KeystoreCodec {
                     let hex = UnsafeBufferPointer(rebasing: reader.bytes[digest.range])
                     entries!.append(KeystoreIndex.Entry(hex: hex, offset: start, length: reader.position - start))
                 }
+                if ranges != nil { ranges!.append(start..<reader.position) }
                 if spans != nil, case .time(let created) = raw.values[RecordSpan.createdAtSlot] {
                     spans!.append(RecordSpan(offset: UInt32(start), length: UInt32(reader.position - start), createdAt: created))
                 }

@@ -433,21 +433,30 @@ public struct KeystoreFile {
         let lock = try lockForWriting(existing: initial == nil, timeout: lockTimeout)
         defer { close(lock) }
 
-        let old = try readBytesAndStatus()
-        let oldBytes = old?.bytes
-        let existed = oldBytes != nil
         // Under the lock the keystore is the one checked before it, or one its owner wrote.
-        let beside = old.map { self.beside($0.status) } ?? besideNewKeystore()
-        var keystore: Keystore
-        var ranges: [Range<Int>] = []
-        if let oldBytes {
-            (keystore, ranges) = try decodeWithRanges(oldBytes)
-        } else if let initial {
-            keystore = initial()
-        } else {
-            throw notFound()
+        guard let (fd, st) = try openForReading() else {
+            guard let initial else { throw notFound() }
+            return try change(initial(), old: nil, beside: besideNewKeystore(), body, deliver: deliver)
         }
+        defer { close(fd) }
+        // Mapped, as `load` maps it: only the owner can write the file, and keyctl
+        // replaces it by rename, never truncates it. The new file's unchanged records
+        // are written from the mapping.
+        return try withContents(fd, size: Int(st.st_size)) { bytes in
+            let (keystore, ranges) = try decodeWithRanges(bytes)
+            return try change(keystore, old: (UnsafeRawBufferPointer(bytes), ranges), beside: beside(st), body, deliver: deliver)
+        }
+    }
+
+    /// The rest of `update`: runs `body` on `keystore` (decoded from `old`, whose
+    /// records lie at `ranges`; nil when there was no keystore) and writes the change.
+    func change<T>(
+        _ keystore: Keystore, old: (bytes: UnsafeRawBufferPointer, ranges: [Range<Int>])?, beside: BesideFiles,
+        _ body: (inout Keystore, _ existed: Bool) throws -> T, deliver: ((T) -> Bool)?
+    ) throws -> T {
         let before = keystore
+        var keystore = keystore
+        let existed = old != nil
         let result = try body(&keystore, existed)
         let delivered = deliver.map { deliver in { deliver(result) } }
         // Which records changed, found once for the log entry and the splice.
@@ -455,8 +464,7 @@ public struct KeystoreFile {
         let changed = !existed || !changes.isEmpty || !keystore.hasSameSettings(as: before)
         if changed {
             try writeAhead(&keystore, before: existed ? before : nil, changes: changes, beside: beside) { keystore in
-                _ = try writeChanges(
-                    keystore, before: before, changes: changes, oldBytes: oldBytes, ranges: ranges, beside: beside, beforeCommit: delivered)
+                _ = try writeChanges(keystore, before: before, changes: changes, old: old, beside: beside, beforeCommit: delivered)
             }
             if keystore.keys.count < before.keys.count { UsageFile(beside).forget(allBut: keystore) }
         } else if let delivered, !delivered() {
@@ -466,14 +474,11 @@ public struct KeystoreFile {
     }
 
     /// Decodes and checks the whole keystore, and where each record's bytes lie.
-    func decodeWithRanges(_ bytes: [UInt8]) throws -> (Keystore, [Range<Int>]) {
-        try bytes.withUnsafeBufferPointer { buffer in
-            do throws(KeystoreFault) {
-                let (keystore, entries) = try KeystoreCodec.decodeForIndex(buffer, onlyDigest: nil)
-                return (keystore, entries.map { $0.offset..<($0.offset + $0.length) })
-            } catch {
-                throw corrupt(error, in: buffer)
-            }
+    func decodeWithRanges(_ buffer: UnsafeBufferPointer<UInt8>) throws -> (Keystore, [Range<Int>]) {
+        do throws(KeystoreFault) {
+            return try KeystoreCodec.decodeForWrite(buffer)
+        } catch {
+            throw corrupt(error, in: buffer)
         }
     }
 
@@ -481,24 +486,22 @@ public struct KeystoreFile {
     /// was no file; true if it wrote. Unchanged records keep their old bytes
     /// (KeystoreSplice.swift); only a file keyctl did not lay out is encoded whole.
     func writeChanges(
-        _ keystore: Keystore, before: Keystore, changes: RecordChanges, oldBytes: [UInt8]?, ranges: [Range<Int>], beside: BesideFiles,
-        beforeCommit: (() -> Bool)?
+        _ keystore: Keystore, before: Keystore, changes: RecordChanges, old: (bytes: UnsafeRawBufferPointer, ranges: [Range<Int>])?,
+        beside: BesideFiles, beforeCommit: (() -> Bool)?
     ) throws -> Bool {
-        if let oldBytes {
-            let spliced: Bool? = try oldBytes.withUnsafeBytes { old in
-                guard let splice = KeystoreSplice.make(keystore, before: before, old: old, ranges: ranges, changes: changes) else { return nil }
+        if let old {
+            if let splice = KeystoreSplice.make(keystore, before: before, old: old.bytes, ranges: old.ranges, changes: changes) {
                 guard splice.changed else { return false }
                 beside.removeStaleTemporaries()
                 try splice.withBuffers { try write(parts: $0, beside: beside, beforeCommit: beforeCommit) }
                 return true
             }
-            if let spliced { return spliced }
             guard !changes.isEmpty || !keystore.hasSameSettings(as: before) else { return false }
         }
         beside.removeStaleTemporaries()
         // The first write of an older format upgrades it (FormatUpgrade.swift); a splice
         // never applies then, since the old header is not the one encode writes.
-        if before.upgradedFrom != nil, let oldBytes { try keepVersion1(oldBytes, beside: beside) }
+        if before.upgradedFrom != nil, let old { try keepVersion1(Array(old.bytes), beside: beside) }
         let bytes = KeystoreCodec.encode(keystore)
         try bytes.withUnsafeBytes { try write(parts: [$0], beside: beside, beforeCommit: beforeCommit) }
         return true
