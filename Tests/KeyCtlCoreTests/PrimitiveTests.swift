@@ -46,6 +46,53 @@ import Testing
         #expect(SHA256.hash([UInt8](repeating: 0, count: 56)) != SHA256.hash([UInt8](repeating: 0, count: 55)))
     }
 
+    /// Lengths around the padding edges (55/56: one block or two; 63/64/65: a whole block
+    /// and a byte either side; 119/120, 127-129: the same a block on). The values are
+    /// SHA-256 of n letters "a" as OpenSSL computes them (Python's hashlib), an independent
+    /// implementation; 56 is also the two-block FIPS 180-2 vector above.
+    @Test(arguments: [
+        (0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (1, "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"),
+        (55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"),
+        (56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"),
+        (57, "f13b2d724659eb3bf47f2dd6af1accc87b81f09f59f2b75e5c0bed6589dfe8c6"),
+        (63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"),
+        (64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"),
+        (65, "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"),
+        (119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb"),
+        (120, "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c"),
+        (127, "c57e9278af78fa3cab38667bef4ce29d783787a2f731d4e12200270f0c32320a"),
+        (128, "6836cf13bac400e9105071cd6af47084dfacad4e5e302c94bfed24e013afb73e"),
+        (129, "c12cb024a2e5551cca0e08fce8f1c5e314555cc3fef6329ee994a3db752166ae"),
+    ])
+    func sha256BoundaryLengths(n: Int, digest: String) {
+        let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: n)
+        // Every way in: one-shot contiguous, the allocation-free digest, the byte-at-a-time
+        // path (a lazy map is not contiguous), a String's UTF-8, and split updates.
+        #expect(Hex.encode(SHA256.hash(bytes)) == digest)
+        #expect(Hex.encode(bytes.withUnsafeBytes { SHA256.digest($0) }.bytes) == digest)
+        #expect(SHA256.Digest(hex: digest) == bytes.withUnsafeBytes { SHA256.digest($0) })
+        #expect(Hex.encode(SHA256.hash(bytes.lazy.map { $0 })) == digest)
+        #expect(Hex.encode(SHA256.hash(String(repeating: "a", count: n).utf8)) == digest)
+        for cut in Set([0, 1, n / 3, n / 2, 55, 63, 64, 65, n - 1, n]) where cut >= 0 && cut <= n {
+            var split = SHA256()
+            split.update(bytes[..<cut])
+            split.update(bytes[cut...].lazy.map { $0 })
+            #expect(Hex.encode(split.finalize()) == digest, "length \(n), cut at \(cut)")
+        }
+    }
+
+    @Test func sha256DigestIsTheHashAtEveryLength() {
+        for n in 0...300 {
+            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let digest = bytes.withUnsafeBytes { SHA256.digest($0) }
+            #expect(digest.bytes == SHA256.hash(bytes.lazy.map { $0 }), "length \(n)")
+            #expect(SHA256.Digest(hex: Hex.encode(digest.bytes)) == digest)
+        }
+        #expect(SHA256.Digest(hex: "00") == nil)
+        #expect(SHA256.Digest(hex: String(repeating: "A", count: 64)) == nil)
+    }
+
     // MARK: CRC-32 (IEEE 802.3, as zlib)
 
     @Test(arguments: [

@@ -7,11 +7,18 @@
 //   changed file (keyctl replaces it by rename) is read again in full, with every check
 //   `load` makes. A revoke is therefore seen from the next line on. Stamps go to the
 //   usage file (VerifyCommand.stamp), never the keystore, so they cause no re-read.
-// - A line costs its own work only: the keystore's identity is checked once per
-//   read(2) of input, a valid answer's JSON is kept per key until the keystore is
-//   read again, and ASCII lines are trimmed without Unicode look-ups. Each answer is
-//   still judged afresh (status at that moment, --require); VerifyBatchFastPathTests
-//   holds every answer to the single `verify --json` of the same text.
+//   A co-process's lines come one read(2) each, so each of them gets its own stat(2).
+// - A line costs its own work only. The common line, a valid key in any form, goes
+//   through `BatchKeystore.valid`: the bytes of the line
+//   as they sit in the input buffer are unwrapped (PresentedKey.unwrap(bytes:)) and
+//   checked (APIKey.check), hashed (SHA256.digest, no allocation) and looked up by
+//   digest; a key that is active or retiring and grants --require gets its valid
+//   answer, made once per key until the keystore is read again. Every other line
+//   (malformed, unknown, expired, revoked, forbidden, any byte not ASCII) goes
+//   through `VerifyCommand.judge`, the single verify's own judgement. The shortcut
+//   uses the same unwrapping and checking code as the single verify, and
+//   VerifyBatchFastPathTests hold every batch answer to the single `verify --json`
+//   of the same text, and the shortcut to `judge` on seeded random lines.
 // - Memory is bounded: input goes through one fixed buffer; a line longer than
 //   `maximumInputLine` is skipped to its end without being kept, and answered malformed.
 // - A keystore that cannot be read ends the batch with the usual error and exit status;
@@ -28,10 +35,9 @@ enum VerifyBatch {
         if options.key != nil || options.fromEnv != nil {
             throw inv.usage("--batch reads keys from standard input, one a line; give no KEY or --from-env")
         }
-        let keystore = BatchKeystore(file: try inv.keystoreFile())
+        let keystore = BatchKeystore(file: try inv.keystoreFile(), required: required)
         try keystore.refresh()
         var lines = LineReader(read: inv.context.readInput)
-        var stamped: [String: Timestamp] = [:]
         var number = 0
         var checkedAtRead = lines.reads
         var out: [UInt8] = []
@@ -44,70 +50,105 @@ enum VerifyBatch {
                 checkedAtRead = lines.reads
                 try keystore.refresh()
             }
-            let text: String
-            switch line {
-            case .tooLong: text = "\u{FFFD}"  // malformed, whatever it held
-            case .text(let bytes): text = trimmed(bytes)
-            }
-            let answer = try VerifyCommand.judge(text, required: required, now: now, inv: inv) { digest in
-                (keystore.prefix, digest.flatMap { keystore.records[$0] })
-            }
-            if stamping, answer.code == nil, var record = answer.record {
-                // Throttle here too: the record in memory is only as new as the last reload.
-                if let last = stamped[record.digest], last > record.lastUsedAt ?? Int64.min { record.lastUsedAt = last }
-                if record.lastUsedAt.map({ now - $0 >= VerifyCommand.stampInterval || now < $0 }) ?? true {
-                    stamped[record.digest] = now
-                    VerifyCommand.stamp(record, in: keystore.file, now: now)
+            var valid: Int?
+            if case .text(let bytes) = line, let known = keystore.valid(bytes, now: now) {
+                valid = known
+            } else {
+                let text: String
+                switch line {
+                case .tooLong: text = "\u{FFFD}"  // malformed, whatever it held
+                case .text(let bytes): text = trimmed(bytes)
+                }
+                let answer = try VerifyCommand.judge(text, required: required, now: now, inv: inv) { digest in
+                    (keystore.prefix, digest.flatMap { keystore.records[$0] })
+                }
+                if answer.code == nil, let record = answer.record, let known = keystore.entry(digest: record.digest) {
+                    valid = known
+                } else {
+                    try inv.output(VerifyCommand.json(answer, line: number))
+                    continue
                 }
             }
-            if answer.code == nil, let record = answer.record {
-                // A valid answer is the same for every line with that key until the keystore changes.
-                let body = keystore.validAnswer(record.digest) { Array(VerifyCommand.json(answer).dropFirst()) }
-                out.removeAll(keepingCapacity: true)
-                out.append(contentsOf: "{\"line\":\(number),".utf8)
-                out.append(contentsOf: body)
-                try inv.output(out)
-            } else {
-                try inv.output(VerifyCommand.json(answer, line: number))
-            }
+            guard let valid else { continue }
+            if stamping { keystore.stampIfDue(valid, now: now) }
+            // A valid answer is the same for every line with that key until the keystore changes.
+            out.removeAll(keepingCapacity: true)
+            out.append(contentsOf: "{\"line\":".utf8)
+            appendDecimal(number, to: &out)
+            out.append(UInt8(ascii: ","))
+            out.append(contentsOf: keystore.validAnswer(valid))
+            try inv.output(out)
         }
         return 0
+    }
+
+    /// `n` (not negative) in decimal, as `"\(n)"` writes it.
+    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for any Int
+        var rest = UInt64(n)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                count += 1
+                buffer[24 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
     }
 
     /// The line as text with surrounding whitespace trimmed: String.trimmingSpaces(),
     /// without its Unicode look-ups when both ends are ASCII that is not whitespace
     /// (the only bytes where the two could differ lead to the general path).
     static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
-        var start = bytes.startIndex
-        var end = bytes.endIndex
-        func isASCIISpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
-        while start < end, isASCIISpace(bytes[start]) { start += 1 }
-        while end > start, isASCIISpace(bytes[end - 1]) { end -= 1 }
+        let (start, end) = asciiTrimmed(bytes)
         guard start < end, bytes[start] < 0x80, bytes[end - 1] < 0x80 else {
             return String(decoding: bytes, as: UTF8.self).trimmingSpaces()
         }
         return String(decoding: bytes[start..<end], as: UTF8.self)
     }
+
+    /// The bounds of `bytes` without ASCII whitespace (tab, LF, VT, FF, CR, space) at either end.
+    @inline(__always) static func asciiTrimmed(_ bytes: ArraySlice<UInt8>) -> (Int, Int) {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        func isASCIISpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
+        while start < end, isASCIISpace(bytes[start]) { start += 1 }
+        while end > start, isASCIISpace(bytes[end - 1]) { end -= 1 }
+        return (start, end)
+    }
 }
 
-/// The keystore as `--batch` last read it, by digest.
+/// The keystore as `--batch` last read it: records by digest for `judge`, and for the
+/// common line a table by binary digest with each key's valid answer.
 final class BatchKeystore {
     let file: KeystoreFile
+    let required: Permissions
     private(set) var prefix = ""
+    private var prefixBytes: [UInt8] = []
     private(set) var records: [String: KeyRecord] = [:]
     private var identity: KeystoreIndex.Identity?
-    /// The valid answer of each key answered since the last read, after `{"line":N,`.
-    private var validAnswers: [String: [UInt8]] = [:]
 
-    /// The valid answer for this digest, made by `make` the first time.
-    func validAnswer(_ digest: String, _ make: () -> [UInt8]) -> [UInt8] {
-        if let known = validAnswers[digest] { return known }
-        let made = make()
-        if validAnswers.count < 4096 { validAnswers[digest] = made }
-        return made
+    /// A record `valid` may answer for, by index in `entries`.
+    struct Entry {
+        let record: KeyRecord
+        let digest: SHA256.Digest
+        /// Whether its permissions grant --require (fixed for the batch).
+        let grants: Bool
+        /// The last use known: the record's `last_used_at` or this batch's newer stamp.
+        var lastUse: Timestamp?
+        /// Its valid answer after `{"line":N,`, made on first use.
+        var answer: [UInt8]?
     }
+    private var entries: [Entry] = []
+    private var byDigest: [SHA256.Digest: Int] = [:]
+    /// This batch's stamps, by key, kept across re-reads (the keystore never holds them).
+    private var stamped: [SHA256.Digest: Timestamp] = [:]
 
-    init(file: KeystoreFile) { self.file = file }
+    init(file: KeystoreFile, required: Permissions) {
+        self.file = file
+        self.required = required
+    }
 
     /// Reads the keystore again if the file at its path is not the version in memory.
     func refresh() throws {
@@ -117,9 +158,62 @@ final class BatchKeystore {
         // Stat first, then read: a change in between is seen as a change at the next line.
         let keystore = try file.load()
         prefix = keystore.prefix
+        prefixBytes = Array(prefix.utf8)
         records = Dictionary(keystore.keys.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
-        validAnswers = [:]
+        entries = []
+        byDigest = [:]
+        for (hex, record) in records {
+            guard let digest = SHA256.Digest(hex: hex) else { continue }  // never: the keystore's check
+            var lastUse = record.lastUsedAt
+            if let last = stamped[digest], last > lastUse ?? Int64.min { lastUse = last }
+            byDigest[digest] = entries.count
+            entries.append(Entry(record: record, digest: digest, grants: record.permissions.grants(required), lastUse: lastUse))
+        }
         identity = now
+    }
+
+    /// The entry of the key on this line if it is valid now (what `judge` would answer
+    /// valid, with this record); nil for anything else, which `judge` answers. Only
+    /// ASCII can pass: every form, key and Base64 byte APIKey.check and
+    /// PresentedKey.unwrap accept is ASCII, and ASCII's whitespace is exactly what
+    /// trimmingSpaces() trims of it.
+    func valid(_ line: ArraySlice<UInt8>, now: Timestamp) -> Int? {
+        let (start, end) = VerifyBatch.asciiTrimmed(line)
+        guard start < end, let key = PresentedKey.unwrap(bytes: line[start..<end]),
+            case .success(let shape) = APIKey.check(key),
+            key[key.startIndex..<shape.prefixEnd].elementsEqual(prefixBytes)
+        else { return nil }
+        let digest = key.withUnsafeBytes { SHA256.digest($0) }
+        guard let i = byDigest[digest], entries[i].grants else { return nil }
+        switch entries[i].record.status(at: now) {
+        case .active, .retiring: return i
+        case .expired, .revoked: return nil
+        }
+    }
+
+    /// The record of entry `i`.
+    func record(_ i: Int) -> KeyRecord { entries[i].record }
+
+    /// The entry of the record with this digest (64 lowercase hex).
+    func entry(digest hex: String) -> Int? { SHA256.Digest(hex: hex).flatMap { byDigest[$0] } }
+
+    /// The valid answer of entry `i`, after `{"line":N,`.
+    func validAnswer(_ i: Int) -> [UInt8] {
+        if let known = entries[i].answer { return known }
+        let made = Array(VerifyCommand.json(VerifyCommand.Answer(code: nil, record: entries[i].record)).dropFirst())
+        entries[i].answer = made
+        return made
+    }
+
+    /// Records a use of entry `i` unless one is known from the last minute (VerifyCommand.stamp).
+    func stampIfDue(_ i: Int, now: Timestamp) {
+        // Throttle here too: the record in memory is only as new as the last reload.
+        guard entries[i].lastUse.map({ now - $0 >= VerifyCommand.stampInterval || now < $0 }) ?? true else { return }
+        var record = entries[i].record
+        record.lastUsedAt = entries[i].lastUse
+        stamped[entries[i].digest] = now
+        entries[i].lastUse = now
+        VerifyCommand.stamp(record, in: file, now: now)
     }
 }
 
@@ -150,7 +244,9 @@ struct LineReader {
     /// The next line without its ending (LF, or CRLF), nil at the end of input.
     mutating func next() throws -> Line? {
         while true {
-            if let newline = buffer[start..<end].firstIndex(of: 0x0a) {
+            if let newline = buffer.withUnsafeBytes({ raw in
+                memchr(raw.baseAddress! + start, 0x0a, end - start).map { $0 - UnsafeMutableRawPointer(mutating: raw.baseAddress!) }
+            }) {
                 var line = buffer[start..<newline]
                 start = newline + 1
                 if skipping {

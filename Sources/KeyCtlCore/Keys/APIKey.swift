@@ -31,6 +31,17 @@ public struct APIKey: Sendable {
     /// Checks the shape and the checksum, without any lookup.
     public static func parse(_ text: String) -> Result<APIKey, ParseProblem> {
         let bytes = Array(text.utf8)
+        switch check(bytes[...]) {
+        case .failure(let problem):
+            return .failure(problem)
+        case .success(let shape):
+            return .success(APIKey(prefix: String(decoding: bytes[..<shape.prefixEnd], as: UTF8.self), environment: shape.environment, text: text))
+        }
+    }
+
+    /// `parse` on bytes, the one implementation: where the prefix ends (the index of the
+    /// first `_`) and the environment, or the problem. Allocates nothing.
+    public static func check(_ bytes: ArraySlice<UInt8>) -> Result<(prefixEnd: Int, environment: KeyEnvironment), ParseProblem> {
         guard let first = bytes.firstIndex(of: UInt8(ascii: "_")) else { return .failure(.malformed) }
         let prefix = bytes[..<first]
         guard (2...10).contains(prefix.count), prefix.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) }) else {
@@ -43,11 +54,12 @@ public struct APIKey: Sendable {
         guard body.count >= minimumRandomLength + checksumLength, body.count <= 200, body.allSatisfy(Base62.isDigit) else {
             return .failure(.malformed)
         }
-        let split = bytes.count - checksumLength
-        guard let stated = Base62.decode(bytes[split...]), stated == UInt64(CRC32.checksum(bytes[..<split])) else {
+        let split = bytes.endIndex - checksumLength
+        let computed = bytes[..<split].withUnsafeBytes { CRC32.checksum($0) }
+        guard let stated = Base62.decode(bytes[split...]), stated == UInt64(computed) else {
             return .failure(.badChecksum)
         }
-        return .success(APIKey(prefix: String(decoding: prefix, as: UTF8.self), environment: environment, text: text))
+        return .success((first, environment))
     }
 
     /// SHA-256 of the whole key string, as the keystore stores it.

@@ -19,18 +19,24 @@ public enum PresentedKey {
     /// a form but the form is broken (Basic credentials that are not Base64).
     public static func unwrap(_ presented: String) -> String? {
         let bytes = Array(presented.utf8)
-        var rest = bytes[...]
-        if consume("KEYCTL_API_KEY=", from: &rest, caseSensitive: true) { return String(decoding: rest, as: UTF8.self) }
+        return unwrap(bytes: bytes[...]).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `unwrap` on bytes, the one implementation: the key's bytes (a piece of `bytes`, or
+    /// of the decoded Basic credentials), or nil for a broken form.
+    public static func unwrap(bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        var rest = bytes
+        if consume("KEYCTL_API_KEY=", from: &rest, caseSensitive: true) { return rest }
         if consume("x-api-key:", from: &rest) {
             skipBlanks(&rest)
-            return String(decoding: rest, as: UTF8.self)
+            return rest
         }
         var header = false
         if consume("authorization:", from: &rest) {
             skipBlanks(&rest)
             header = true
         }
-        if consumeScheme("bearer", from: &rest) { return String(decoding: rest, as: UTF8.self) }
+        if consumeScheme("bearer", from: &rest) { return rest }
         if consumeScheme("basic", from: &rest) {
             guard let decoded = Base64.decode(rest) else { return nil }
             var credentials = decoded[...]
@@ -39,23 +45,28 @@ public enum PresentedKey {
             } else if credentials.last == UInt8(ascii: ":") {
                 credentials = credentials.dropLast()
             }
-            return String(decoding: credentials, as: UTF8.self)
+            return credentials
         }
         // "Authorization: something-else" names no scheme keyctl reads.
-        return header ? nil : presented
+        return header ? nil : bytes
     }
 
     /// Drops `word` from the front of `rest` if it is there (ASCII case-insensitively unless told).
     static func consume(_ word: StaticString, from rest: inout ArraySlice<UInt8>, caseSensitive: Bool = false) -> Bool {
         let count = word.utf8CodeUnitCount
         guard rest.count >= count else { return false }
+        let start = rest.startIndex
         let matches = word.withUTF8Buffer { w in
-            zip(w, rest.prefix(count)).allSatisfy { a, b in caseSensitive ? a == b : lower(a) == lower(b) }
+            for i in 0..<count {
+                let a = w[i]
+                let b = rest[start + i]
+                if caseSensitive ? a != b : lower(a) != lower(b) { return false }
+            }
+            return true
         }
-        if matches { rest = rest.dropFirst(count) }
+        if matches { rest = rest[(start + count)...] }
         return matches
     }
-
     /// A scheme name followed by at least one space or tab, all dropped.
     static func consumeScheme(_ scheme: StaticString, from rest: inout ArraySlice<UInt8>) -> Bool {
         var probe = rest

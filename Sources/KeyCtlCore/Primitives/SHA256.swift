@@ -13,45 +13,79 @@ public struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
+    private static let initial: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
     )
+
+    private var state = SHA256.initial
+    /// The bytes of an unfinished block (fewer than 64).
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
     public init() { buffer.reserveCapacity(64) }
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        // Contiguous bytes (arrays, slices, native strings' UTF-8) are hashed in place,
+        // whole blocks straight from memory; only the rest goes byte by byte.
+        let done: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if done != nil { return }
         for byte in bytes {
             buffer.append(byte)
             length &+= 1
-            if buffer.count == 64 {
-                compress(buffer)
-                buffer.removeAll(keepingCapacity: true)
-            }
+            if buffer.count == 64 { compressBuffer() }
         }
     }
 
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard var p = bytes.baseAddress, bytes.count > 0 else { return }
+        var rest = bytes.count
+        length &+= UInt64(rest)
+        if !buffer.isEmpty {
+            let taken = min(64 - buffer.count, rest)
+            buffer.append(contentsOf: UnsafeRawBufferPointer(start: p, count: taken))
+            p += taken
+            rest -= taken
+            guard buffer.count == 64 else { return }
+            compressBuffer()
+        }
+        while rest >= 64 {
+            compress(p)
+            p += 64
+            rest -= 64
+        }
+        if rest > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(start: p, count: rest)) }
+    }
+
+    /// Compresses the full block in `buffer` and empties it.
+    private mutating func compressBuffer() {
+        let block = buffer
+        block.withUnsafeBytes { compress($0.baseAddress!) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
     public mutating func finalize() -> [UInt8] {
+        let tail = buffer
+        return tail.withUnsafeBytes { finish($0) }.bytes
+    }
+
+    /// Pads the last bytes (`tail`, fewer than 64) and compresses them: one block, or two
+    /// when fewer than 9 bytes are left for the 0x80 and the length.
+    private mutating func finish(_ tail: UnsafeRawBufferPointer) -> Digest {
         let bitLength = length &* 8
-        var tail = buffer
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var offset = 0
-        while offset < tail.count {
-            compress(tail[offset..<offset + 64])
-            offset += 64
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { last in
+            let blocks = tail.count < 56 ? 1 : 2
+            last.initialize(repeating: 0)
+            let padded = UnsafeMutableRawBufferPointer(last)
+            if tail.count > 0 { padded.baseAddress!.copyMemory(from: tail.baseAddress!, byteCount: tail.count) }
+            padded[tail.count] = 0x80
+            padded.storeBytes(of: bitLength.bigEndian, toByteOffset: blocks * 64 - 8, as: UInt64.self)
+            compress(padded.baseAddress!)
+            if blocks == 2 { compress(padded.baseAddress! + 64) }
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
-            out.append(UInt8(truncatingIfNeeded: word >> 24))
-            out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-            out.append(UInt8(truncatingIfNeeded: word))
-        }
-        return out
+        let s = state
+        return Digest(
+            UInt64(s.0) << 32 | UInt64(s.1), UInt64(s.2) << 32 | UInt64(s.3), UInt64(s.4) << 32 | UInt64(s.5),
+            UInt64(s.6) << 32 | UInt64(s.7))
     }
 
     public static func hash<Bytes: Sequence>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
@@ -60,19 +94,71 @@ public struct SHA256 {
         return hasher.finalize()
     }
 
-    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-
-    private mutating func compress<Block: Collection>(_ block: Block) where Block.Element == UInt8, Block.Index == Int {
-        // The message schedule on the stack: a heap array per block was most of a short hash's cost.
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in compress(block, schedule: w) }
+    /// The digest of contiguous bytes, with no allocation at all: `verify --batch`'s per-line hash.
+    public static func digest(_ bytes: UnsafeRawBufferPointer) -> Digest {
+        var hasher = SHA256(unbuffered: ())
+        var p = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        var rest = bytes.count
+        hasher.length = UInt64(rest)
+        while rest >= 64 {
+            hasher.compress(p)
+            p += 64
+            rest -= 64
+        }
+        return hasher.finish(UnsafeRawBufferPointer(start: rest > 0 ? p : nil, count: rest))
     }
 
-    private mutating func compress<Block: Collection>(_ block: Block, schedule w: UnsafeMutableBufferPointer<UInt32>)
-    where Block.Element == UInt8, Block.Index == Int {
-        let base = block.startIndex
+    /// A hasher without a block buffer, for `digest` (whole input at once).
+    private init(unbuffered: Void) {}
+
+    /// A SHA-256 digest as four 64-bit words (big-endian order of its bytes): hashable and
+    /// comparable without an allocation.
+    public struct Digest: Hashable, Sendable {
+        public let words: (UInt64, UInt64, UInt64, UInt64)
+
+        init(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) { words = (a, b, c, d) }
+
+        /// From 64 lowercase hex digits, as the keystore stores a digest; nil for anything else.
+        public init?(hex: String) {
+            guard let bytes = Hex.decode(hex.utf8), bytes.count == 32 else { return nil }
+            func word(_ i: Int) -> UInt64 { bytes[i..<i + 8].reduce(0) { $0 << 8 | UInt64($1) } }
+            self.init(word(0), word(8), word(16), word(24))
+        }
+
+        public var bytes: [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(32)
+            for word in [words.0, words.1, words.2, words.3] {
+                for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+            }
+            return out
+        }
+
+        public static func == (a: Digest, b: Digest) -> Bool {
+            a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+        }
+
+        /// One word is enough: a digest's bits are already uniform (the table's keys come
+        /// from the keystore, and nobody chooses a key's digest).
+        public func hash(into hasher: inout Hasher) { hasher.combine(words.0) }
+    }
+
+    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+
+    /// One 64-byte block at `block`.
+    private mutating func compress(_ block: UnsafeRawPointer) {
+        // The message schedule on the stack: a heap array per block was most of a short hash's cost.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            SHA256.k.withUnsafeBufferPointer { k in compress(block, schedule: w, constants: k) }
+        }
+    }
+
+    @inline(__always)
+    private mutating func compress(
+        _ block: UnsafeRawPointer, schedule w: UnsafeMutableBufferPointer<UInt32>, constants k: UnsafeBufferPointer<UInt32>
+    ) {
         for i in 0..<16 {
-            let j = base + i * 4
-            w[i] = UInt32(block[j]) << 24 | UInt32(block[j + 1]) << 16 | UInt32(block[j + 2]) << 8 | UInt32(block[j + 3])
+            w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
         }
         for i in 16..<64 {
             let s0 = SHA256.rotr(w[i - 15], 7) ^ SHA256.rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
@@ -83,7 +169,7 @@ public struct SHA256 {
         for i in 0..<64 {
             let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
             let ch = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ ch &+ SHA256.k[i] &+ w[i]
+            let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
             let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
             let maj = (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ maj
