@@ -51,7 +51,9 @@ def keystore(src, dst, n, check=True):
     oldest_live = min(k["created_at"] for k in live)
     rng = random.Random(5)
     base = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
-    step = 300  # 100,000 records span about a year, all before 2026
+    # 100,000 records span about a year; a million are packed closer, so all are older than every live key.
+    newest = datetime.datetime.strptime(oldest_live, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+    step = max(1, min(300, int((newest - 7200 - base) / max(n, 1))))
     lines = []
     for i in range(n):
         while True:
