@@ -6,6 +6,10 @@ import Testing
 
 @testable import KeyCtlCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct SplitMix {
     var state: UInt64
     mutating func next() -> UInt64 {
@@ -134,5 +138,139 @@ func bothReaders(_ bytes: [UInt8]) -> (Result<Keystore, KeystoreFault>, Result<K
         let (fast, general) = bothReaders(keystore(hint: "ak_live_\u{2026}Qx9Q"))
         #expect((try? fast.get())?.keys.first?.hint == "ak_live_\u{2026}Qx9Q")
         #expect((try? general.get())?.keys.first?.hint == "ak_live_\u{2026}Qx9Q")
+    }
+}
+
+/// The full check `verify` and `list` run (KeystoreCheck.swift): canonical records checked
+/// in chunks, on threads, without building them. Its answer and its fault must be the
+/// serial general reader's, whatever the input and however it is split.
+@Suite struct KeystoreCheckTests {
+    /// The serial general reader's answer, looking for `digest`.
+    func serial(_ bytes: [UInt8], _ digest: [UInt8]) -> Result<Keystore, KeystoreFault> {
+        Result { () throws(KeystoreFault) -> Keystore in try KeystoreCodec.decode(bytes, onlyDigest: digest, canonicalFastPath: false) }
+    }
+
+    func checked(_ bytes: [UInt8], _ digest: [UInt8], chunks: Int) -> Result<Keystore, KeystoreFault> {
+        Result { () throws(KeystoreFault) -> Keystore in try KeystoreCodec.decodeChecked(bytes, onlyDigest: digest, chunks: chunks).0 }
+    }
+
+    /// A keystore keyctl could have written, then broken in one of the ways the checks
+    /// across records and the chunking must see: duplicates, a name in use twice (also
+    /// spelt differently), a record not in keyctl's layout, separators, stray bytes.
+    func mangled(_ rng: inout SplitMix) -> (bytes: [UInt8], digest: [UInt8]) {
+        var keystore = sampleKeystore(&rng, count: 2 + rng.below(14))
+        let n = keystore.keys.count
+        let a = rng.below(n), b = rng.below(n)
+        switch rng.below(8) {
+        case 0: keystore.keys[a].id = keystore.keys[b].id
+        case 1: keystore.keys[a].digest = keystore.keys[b].digest
+        case 2: keystore.keys[n - 1].name = keystore.keys[n - 2].name
+        case 3:
+            keystore.keys[n - 1].name = "caf\u{E9}"
+            keystore.keys[n - 2].name = "cafe\u{301}"
+        case 4: keystore.keys[a].name = "plain-\(a)"
+        default: break
+        }
+        var bytes = KeystoreCodec.encode(keystore)
+        switch rng.below(7) {
+        case 0: bytes.replaceText("\"name\":\"", with: "\"name\": \"", count: 1 + rng.below(2))
+        case 1: bytes.replaceText("},\n{", with: "}, \n{", count: 1)
+        case 2: bytes.replaceText("\"name\":\"x", with: "\"name\":\"\\u0078", count: 1)
+        case 3: bytes.replaceText("},\n{", with: "},\n\n{", count: 1 + rng.below(3))
+        default: break
+        }
+        for _ in 0..<rng.below(3) {
+            let interesting: [UInt8] = [0x22, 0x5c, 0x30, 0x3a, 0x2c, 0x0a, 0x20, 0x7b, 0x7d, 0x5b, 0x5d, 0x61, 0xe2]
+            let at = rng.below(bytes.count)
+            switch rng.below(3) {
+            case 0: bytes[at] = interesting[rng.below(interesting.count)]
+            case 1: bytes.remove(at: at)
+            default: bytes.insert(interesting[rng.below(interesting.count)], at: at)
+            }
+        }
+        let digest = rng.below(4) == 0 ? [] : Array(keystore.keys[rng.below(n)].digest.utf8)
+        return (bytes, digest)
+    }
+
+    @Test func theCheckGivesTheSerialReadersAnswerAndFault() {
+        let seed = UInt64(time(nil))
+        print("KeystoreCheckTests seed \(seed)")
+        var rng = SplitMix(state: seed)
+        var (accepted, rejected) = (0, 0)
+        for _ in 0..<1500 {
+            let (bytes, digest) = mangled(&rng)
+            let expected = serial(bytes, digest)
+            for chunks in 1...4 {
+                let got = checked(bytes, digest, chunks: chunks)
+                #expect(got == expected, "seed \(seed), \(chunks) chunks: \(String(decoding: bytes, as: UTF8.self))")
+            }
+            if case .success = expected { accepted += 1 } else { rejected += 1 }
+        }
+        #expect(accepted > 200 && rejected > 200, "accepted \(accepted), rejected \(rejected)")
+    }
+
+    @Test func theCheckTakesEveryRecordKeyctlWrites() throws {
+        var rng = SplitMix(state: 3)
+        for round in 0..<40 {
+            var keystore = sampleKeystore(&rng, count: 1 + round % 20)
+            for i in keystore.keys.indices { keystore.keys[i].name = "svc-\(i)" }
+            let bytes = KeystoreCodec.encode(keystore)
+            let digest = Array(keystore.keys[round % keystore.keys.count].digest.utf8)
+            for chunks in [1, 3] {
+                let (found, taken) = try KeystoreCodec.decodeChecked(bytes, onlyDigest: digest, chunks: chunks)
+                #expect(taken == keystore.keys.count, "the check took \(taken) of \(keystore.keys.count) records (round \(round))")
+                #expect(found.keys == keystore.keys.filter { Array($0.digest.utf8) == digest })
+            }
+        }
+    }
+
+    @Test func theIndexAndTheSpansAreTheSerialReaders() throws {
+        var rng = SplitMix(state: 4)
+        for round in 0..<30 {
+            let bytes = KeystoreCodec.encode(sampleKeystore(&rng, count: 1 + round))
+            try bytes.withUnsafeBufferPointer { buffer in
+                var serial = KeystoreCodec.Decoder(reader: JSONReader(buffer), onlyDigest: [], canonicalFastPath: false)
+                serial.entries = []
+                serial.spans = []
+                _ = try serial.keystore()
+                var fast = KeystoreCodec.Decoder(reader: JSONReader(buffer), onlyDigest: [])
+                fast.chunks = 1 + round % 3
+                fast.entries = []
+                fast.spans = []
+                _ = try fast.keystore()
+                #expect(fast.entries!.map { [$0.offset, $0.length] } == serial.entries!.map { [$0.offset, $0.length] })
+                #expect(fast.entries!.map { [$0.digest.0, $0.digest.3] } == serial.entries!.map { [$0.digest.0, $0.digest.3] })
+                #expect(
+                    fast.spans!.map { [Int64($0.offset), Int64($0.length), $0.createdAt] }
+                        == serial.spans!.map { [Int64($0.offset), Int64($0.length), $0.createdAt] })
+            }
+        }
+    }
+
+    @Test func duplicatesAreFoundAmongManyRecords() {
+        // Enough records that the hashes are bucketed and sorted, not compared in one bucket.
+        var rng = SplitMix(state: 5)
+        var keystore = sampleKeystore(&rng, count: 3000)
+        let plain = KeystoreCodec.encode(keystore)
+        #expect((try? KeystoreCodec.decodeChecked(plain, onlyDigest: [], chunks: 2)) != nil)
+        keystore.keys[2999].id = keystore.keys[17].id
+        let bytes = KeystoreCodec.encode(keystore)
+        #expect(checked(bytes, [], chunks: 2) == serial(bytes, []))
+        #expect((try? KeystoreCodec.decodeChecked(bytes, onlyDigest: [], chunks: 2)) == nil)
+    }
+}
+
+extension [UInt8] {
+    /// Replaces the first `count` occurrences of `target`, one after another.
+    fileprivate mutating func replaceText(_ target: String, with replacement: String, count: Int) {
+        let t = Array(target.utf8), r = Array(replacement.utf8)
+        var from = 0
+        for _ in 0..<count {
+            guard let at = (from..<Swift.max(from, self.count - t.count + 1)).first(where: { self[$0..<($0 + t.count)].elementsEqual(t) }) else {
+                return
+            }
+            replaceSubrange(at..<(at + t.count), with: r)
+            from = at + r.count
+        }
     }
 }

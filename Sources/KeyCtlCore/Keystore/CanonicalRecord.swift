@@ -46,7 +46,7 @@ struct CanonicalScanner {
                 continue
             }
             guard literal(step.literal) else { return false }
-            if step.nullable && literal("null") {
+            if step.nullable && null() {
                 values[i] = .null
                 continue
             }
@@ -61,13 +61,8 @@ struct CanonicalScanner {
                 guard let t = quotedDigest() else { return false }
                 values[i] = .string(t)
             case .environment:
-                if literal("\"live\"") {
-                    values[i] = .environment(.live)
-                } else if literal("\"test\"") {
-                    values[i] = .environment(.test)
-                } else {
-                    return false
-                }
+                guard let e = quotedEnvironment() else { return false }
+                values[i] = .environment(e)
             case .permissions:
                 guard literal("["), let set = permissions(), literal("]") else { return false }
                 values[i] = .permissions(set)
@@ -93,6 +88,36 @@ struct CanonicalScanner {
         return true
     }
 
+    /// The eight bytes at `p + offset` as a little-endian word (the caller checked they are there).
+    @inline(__always) func word(_ offset: Int = 0) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(base + p + offset).loadUnaligned(as: UInt64.self))
+    }
+
+    /// Takes `count` (≤ 8) bytes equal to the low bytes of `expected`; needs eight bytes left.
+    @inline(__always) mutating func short(_ expected: UInt64, _ count: Int) -> Bool {
+        guard p + 8 <= end, word() & (~0 >> (64 - 8 * UInt64(count))) == expected else { return false }
+        p += count
+        return true
+    }
+
+    /// A field's `,"name":` (or `{"id":`), compared as one or two words, no call to memcmp.
+    @inline(__always) mutating func literal(_ w: CanonicalLayout.Literal) -> Bool {
+        let n = w.count
+        if n >= 8 {
+            guard p + n <= end, word() == w.head, word(n - 8) == w.tail else { return false }
+            p += n
+            return true
+        }
+        return short(w.head, n)
+    }
+
+    /// `null` (four bytes, "null" little-endian).
+    @inline(__always) mutating func null() -> Bool {
+        guard p + 4 <= end, UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self) == UInt32(littleEndian: 0x6c6c_756e) else { return false }
+        p += 4
+        return true
+    }
+
     @inline(__always) func byte(_ offset: Int) -> UInt8? {
         p + offset < end ? base[p + offset] : nil
     }
@@ -100,15 +125,7 @@ struct CanonicalScanner {
     /// `"key_` + 1-64 base62 digits + `"`.
     mutating func quotedID() -> JSONStringToken? {
         let start = p
-        guard literal("\"key_") else { return nil }
-        let first = p
-        while p < end, Base62.value(of: base[p]) != nil { p += 1 }
-        let count = p - first
-        guard count >= 1, count <= 64, p < end, base[p] == 0x22 else {
-            p = start
-            return nil
-        }
-        p += 1
+        guard skipID() else { return nil }
         return JSONStringToken(range: (start + 1)..<(p - 1), hasEscapes: false)
     }
 
@@ -157,29 +174,158 @@ struct CanonicalScanner {
         return t
     }
 
-    mutating func environment() -> KeyEnvironment? {
-        if literal("live") { return .live }
-        if literal("test") { return .test }
-        return nil
-    }
-
-    /// One or more of "read", "write", "admin", "webhook", comma-separated.
+    /// One or more of "read", "write", "admin", "webhook", comma-separated; each
+    /// compared as one word (the record goes on after them, so eight bytes are there).
     mutating func permissions() -> Permissions? {
         var set = Permissions()
-        repeat {
-            if literal("\"read\"") {
+        while true {
+            if short(0x2264_6165_7222, 6) {  // "read"
                 set.insert(.read)
-            } else if literal("\"write\"") {
+            } else if short(0x22_6574_6972_7722, 7) {  // "write"
                 set.insert(.write)
-            } else if literal("\"admin\"") {
+            } else if short(0x22_6e69_6d64_6122, 7) {  // "admin"
                 set.insert(.admin)
             } else if literal("\"webhook\"") {
                 set.insert(.webhook)
             } else {
                 return nil
             }
-        } while literal(",")
-        return set
+            guard p < end, base[p] == 0x2c else { return set }
+            p += 1
+        }
+    }
+
+    /// `"live"` or `"test"`.
+    @inline(__always) mutating func quotedEnvironment() -> KeyEnvironment? {
+        if short(0x2265_7669_6c22, 6) { return .live }
+        if short(0x2274_7365_7422, 6) { return .test }
+        return nil
+    }
+
+    /// `"YYYY-MM-DDTHH:MM:SSZ"` checked as parseCanonical checks it, the time not computed.
+    @inline(__always) mutating func skipTime() -> Bool {
+        guard p + 22 <= end, base[p] == 0x22, base[p + 21] == 0x22, RFC3339.canonicalFields(base + p + 1) != nil else { return false }
+        p += 22
+        return true
+    }
+
+    /// `"key_` + 1-64 base62 digits + `"`, eight digits a step.
+    @inline(__always) mutating func skipID() -> Bool {
+        let start = p
+        guard short(0x5f_7965_6b22, 5) else { return false }
+        let first = p
+        while p + 8 <= end, SWAR.allBase62(word()) { p += 8 }
+        while p < end, Base62.value(of: base[p]) != nil { p += 1 }
+        let count = p - first
+        guard count >= 1, count <= 64, p < end, base[p] == 0x22 else {
+            p = start
+            return false
+        }
+        p += 1
+        return true
+    }
+
+    /// Checks the record at `p` against the layout and takes it (true), noting where the
+    /// fields the checks across records need lie; builds no value. Accepts exactly what
+    /// `record(into:steps:version:)` accepts (CanonicalReaderTests holds them together).
+    mutating func check(_ layout: UnsafeBufferPointer<CanonicalLayout.Step>, into out: inout CheckedRecord) -> Bool {
+        out.inUse = true
+        for i in 0..<layout.count {
+            let step = layout[i]
+            guard literal(step.literal) else { return false }
+            if step.nullable && null() { continue }
+            let at = p
+            switch step.kind {
+            case .id, .link:
+                guard skipID() else { return false }
+            case .text, .hint:
+                guard quotedText(minBytes: step.minBytes, maxBytes: step.maxBytes) != nil else { return false }
+            case .digest:
+                guard quotedDigest() != nil else { return false }
+            case .environment:
+                guard quotedEnvironment() != nil else { return false }
+            case .permissions:
+                guard p < end, base[p] == 0x5b else { return false }
+                p += 1
+                guard permissions() != nil, p < end, base[p] == 0x5d else { return false }
+                p += 1
+            case .time:
+                guard skipTime() else { return false }
+            }
+            switch step.role {
+            case .none: break
+            case .id: out.id = (at + 1)..<(p - 1)
+            case .name: out.name = (at + 1)..<(p - 1)
+            case .digest: out.digest = at + 1
+            case .revokedAt: out.inUse = false
+            case .createdAt: out.createdAt = at + 1
+            }
+        }
+        guard p < end, base[p] == 0x7d else { return false }  // mutation-point: checker-takes-records
+        p += 1
+        return true
+    }
+}
+
+/// Where the fields of a checked record lie (offsets into the keystore).
+struct CheckedRecord {
+    var id: Range<Int> = 0..<0
+    var name: Range<Int> = 0..<0
+    /// The 64 hex digits.
+    var digest = 0
+    /// The 20 characters of created_at.
+    var createdAt = 0
+    /// Not revoked or retiring: owns its name.
+    var inUse = true
+}
+
+/// The record layout of one format version, as the checker walks it: only the fields
+/// that version stores, each with its literal as words.
+enum CanonicalLayout {
+    struct Literal {
+        /// The first eight bytes (all of them, zero-padded, when fewer), little-endian.
+        var head: UInt64
+        /// The last eight bytes (count ≥ 8).
+        var tail: UInt64
+        var count: Int
+    }
+
+    /// The fields the checks across records need.
+    enum Role {
+        case none, id, name, digest, revokedAt, createdAt
+    }
+
+    struct Step {
+        var literal: Literal
+        var kind: ValueKind
+        var nullable: Bool
+        var minBytes: Int
+        var maxBytes: Int
+        var role: Role
+    }
+
+    static func steps(version: Int) -> [Step] {
+        RecordSchema.steps.compactMap { step in
+            guard step.since <= version else { return nil }
+            let bytes = Array(step.literal)
+            func word(_ from: Int) -> UInt64 {
+                var w: UInt64 = 0
+                for i in (from..<min(from + 8, bytes.count)).reversed() { w = w << 8 | UInt64(bytes[i]) }
+                return w
+            }
+            let role: Role =
+                switch step.field {
+                case .id: .id
+                case .name: .name
+                case .digest: .digest
+                case .revokedAt: .revokedAt
+                case .createdAt: .createdAt
+                default: .none
+                }
+            return Step(
+                literal: Literal(head: word(0), tail: bytes.count >= 8 ? word(bytes.count - 8) : 0, count: bytes.count), kind: step.kind,
+                nullable: step.nullable, minBytes: step.minBytes, maxBytes: step.maxBytes, role: role)
+        }
     }
 }
 
@@ -202,6 +348,15 @@ enum SWAR {
     /// Every byte is 0-9.
     @inline(__always) static func allDigits(_ x: UInt64) -> Bool {
         x & high == 0 && atLeast(x, 0x30) & ~atLeast(x, 0x3A) == high
+    }
+
+    /// Every byte is 0-9, A-Z or a-z.
+    @inline(__always) static func allBase62(_ x: UInt64) -> Bool {
+        guard x & high == 0 else { return false }
+        let digit = atLeast(x, 0x30) & ~atLeast(x, 0x3A)
+        let upper = atLeast(x, 0x41) & ~atLeast(x, 0x5B)
+        let lower = atLeast(x, 0x61) & ~atLeast(x, 0x7B)
+        return digit | upper | lower == high
     }
 
     /// Every byte is 0-9 or a-f.

@@ -106,6 +106,20 @@ public enum KeystoreCodec {
         }
     }
 
+    /// `decode` with `onlyDigest`, its records checked in `chunks` parts (KeystoreCheck.swift)
+    /// however small the file: for the tests that hold it to the serial reader. Also
+    /// says how many records the canonical check or scanner took.
+    static func decodeChecked(_ bytes: [UInt8], onlyDigest: [UInt8], chunks: Int) throws(KeystoreFault) -> (Keystore, fastPathRecords: Int) {
+        try bytes.withUnsafeBufferPointer { buffer throws(KeystoreFault) in
+            try faults {
+                var decoder = Decoder(reader: JSONReader(buffer), onlyDigest: onlyDigest)
+                decoder.chunks = chunks
+                let keystore = try decoder.keystore()
+                return (keystore, decoder.fastPathRecords)
+            }
+        }
+    }
+
     /// Runs a decoder, turning a syntax error into a KeystoreFault at the same offset.
     static func faults<T>(_ body: () throws -> T) throws(KeystoreFault) -> T {
         do {
@@ -190,8 +204,10 @@ public enum KeystoreCodec {
         var canonicalFastPath = true
         /// The format version the records are in: the file's, once read.
         var layoutVersion = Keystore.currentVersion
-        /// Records the fast scanner took.
+        /// Records the fast scanner (or the canonical check) took.
         var fastPathRecords = 0
+        /// How many parts the records are checked in; nil: by the file's size (KeystoreCheck).
+        var chunks: Int?
         /// The record being read: one value per stored field (RecordSchema.stored).
         var raw = RawRecord()
         let steps = RecordSchema.steps
@@ -312,6 +328,9 @@ public enum KeystoreCodec {
         }
 
         mutating func records() throws -> [KeyRecord] {
+            // Looking for one record (or none): check every record without building it.
+            // Any fault, and the serial loop below reads the array again and reports it.
+            if canonicalFastPath, onlyDigest != nil, let out = checkedRecords(chunks: chunks) { return out }
             var out: [KeyRecord] = []
             // A record keyctl writes is about 380 bytes: room for all at once, so the
             // array is not copied as it grows (pages never touched cost nothing).

@@ -112,6 +112,13 @@ public enum RFC3339 {
     /// nil for anything else. Accepts exactly what `parse` accepts of that form.
     /// Reads three little-endian words: "YYYY-MM-", "DDTHH:MM", ":SSZ".
     static func parseCanonical(_ p: UnsafePointer<UInt8>) -> Timestamp? {
+        guard let (year, month, day, seconds) = canonicalFields(p) else { return nil }
+        return days(year: year, month: month, day: day) * 86400 + seconds
+    }
+
+    /// The date of a canonical time and the seconds into its day, checked; nil when it
+    /// is not one. The fast keystore checker stops here: it needs no timestamp.
+    @inline(__always) static func canonicalFields(_ p: UnsafePointer<UInt8>) -> (year: Int64, month: Int64, day: Int64, seconds: Int64)? {
         let raw = UnsafeRawPointer(p)
         let a = raw.loadUnaligned(as: UInt64.self)
         let b = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
@@ -136,7 +143,7 @@ public enum RFC3339 {
         let second = digit(dc, 1) * 10 + digit(dc, 2)
         guard month >= 1, month <= 12, day >= 1, day <= daysIn(month: month, year: year), hour <= 23, minute <= 59, second <= 60
         else { return nil }
-        return days(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
+        return (year, month, day, hour * 3600 + minute * 60 + min(second, 59))
     }
 
     static func daysIn(month: Int64, year: Int64) -> Int64 {

@@ -70,6 +70,13 @@ func fuzzKeystore(_ bytes: [UInt8]) {
     let general = try? KeystoreCodec.decode(bytes, canonicalFastPath: false)
     let fast = try? KeystoreCodec.decode(bytes)
     check(fast == general, "the canonical fast path and the general reader disagree")
+    // verify's full check (chunked, records not built): the serial reader's answer and fault.
+    let digest = general?.keys.last.map { Array($0.digest.utf8) } ?? Array(repeating: UInt8(ascii: "a"), count: 64)
+    let serial = Result { () throws(KeystoreFault) -> Keystore in try KeystoreCodec.decode(bytes, onlyDigest: digest, canonicalFastPath: false) }
+    for chunks in 1...3 {
+        let checked = Result { () throws(KeystoreFault) -> Keystore in try KeystoreCodec.decodeChecked(bytes, onlyDigest: digest, chunks: chunks).0 }
+        check(checked == serial, "the chunked check (\(chunks) chunks) and the serial reader disagree")
+    }
     guard let keystore = fast else {
         return
     }
