@@ -82,13 +82,31 @@ import Testing
         return w
     }
 
-    func expectSameAsModel(_ w: World, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        for (arguments, keep) in Self.filters {
-            let r = w.run(["list", "--json"] + arguments)
-            #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
-            let expected = try model(w.keystore, keep: keep)
-            #expect(r.stdout == expected, "list --json \(arguments) differs from the model", sourceLocation: sourceLocation)
+    /// Checks every filter against the model, read in the default window and in small
+    /// ones (records cross window ends, the output walks many windows back), and
+    /// that the file takes the windowed way (`windowed`) or the mapped one.
+    func expectSameAsModel(_ w: World, windowed: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(try Self.takesWindowedWay(w.keystore, window: 4 << 20) == windowed, "windowed way", sourceLocation: sourceLocation)
+        for window in [4 << 20, 4096, 1500] {
+            w.system.listWindowSize = window
+            defer { w.system.listWindowSize = SystemSeam().listWindowSize }
+            for (arguments, keep) in Self.filters {
+                let r = w.run(["list", "--json"] + arguments)
+                #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
+                let expected = try model(w.keystore, keep: keep)
+                #expect(r.stdout == expected, "list --json \(arguments) (window \(window)) differs from the model", sourceLocation: sourceLocation)
+            }
         }
+    }
+
+    /// Whether `list` reads the keystore at `path` a window at a time (ListStream.checkWindowed).
+    static func takesWindowedWay(_ path: String, window size: Int) throws -> Bool {
+        let file = KeystoreFile(path: path)
+        let (fd, st) = try #require(try file.openForReading())
+        defer { close(fd) }
+        var window = try ListStream.Window(fd: fd, size: Int(st.st_size), capacity: min(size, Int(st.st_size)), file: file)
+        defer { window.free() }
+        return try ListStream.checkWindowed(&window) != nil
     }
 
     @Test(arguments: [1, 2, 3])
@@ -124,7 +142,72 @@ import Testing
         let pretty = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted])
         w.write(String(decoding: pretty, as: UTF8.self))
         #expect(w.run(["list", "--json", "--all"]).stdout == canonical)
+        try expectSameAsModel(w, windowed: false)
+    }
+
+    /// Every record in the scanner's exact layout (ASCII text, U+2026 in hints): the
+    /// byte-copying writer prints every record, and the output is still the model's.
+    @Test(arguments: [11, 12])
+    func aKeystoreOfCanonicalRecordsIsCopiedByteForByte(seed: UInt64) throws {
+        print("ListStreamTests seed \(seed)")
+        var (keystore, stamps) = Self.keystore(seed: seed, count: 400)
+        for i in keystore.keys.indices {
+            keystore.keys[i].name = "svc \(i) <ok> & 'quoted'"
+            if keystore.keys[i].description != nil { keystore.keys[i].description = i % 2 == 0 ? "" : "plain / text, ~\(i)" }
+        }
+        let w = try world(keystore, stamps: stamps)
+        let (_, fast) = try KeystoreCodec.decodeCountingFastPath(try #require(w.bytes()))
+        #expect(fast == 400)
         try expectSameAsModel(w)
+    }
+
+    /// Times whose stored text is not what --json prints (a leap second is read as :59)
+    /// and the ends of the four-digit years.
+    @Test func storedTimesThatAreNotPrintedAsStoredStillMatchTheModel() throws {
+        var (keystore, _) = Self.keystore(seed: 13, count: 30)
+        for i in keystore.keys.indices { keystore.keys[i].name = "k\(i)" }
+        let w = try world(keystore, stamps: [])
+        var text = String(decoding: try #require(w.bytes()), as: UTF8.self)
+        let created = RFC3339.format(keystore.keys[3].createdAt)
+        text = text.replacingOccurrences(of: "\"created_at\":\"\(created)\"", with: "\"created_at\":\"\(created.prefix(17))60Z\"")
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[5] = lines[5].replacingOccurrences(of: "\"last_used_at\":null", with: "\"last_used_at\":\"0000-01-01T00:00:60Z\"")
+        lines[6] = lines[6].replacingOccurrences(of: "\"expires_at\":null", with: "\"expires_at\":\"9999-12-31T23:59:59Z\"")
+        w.write(lines.joined(separator: "\n"))
+        #expect(text.contains("60Z"))
+        try expectSameAsModel(w)
+    }
+
+    /// Two records with one id (or digest, or two keys in use with one name, also when
+    /// spelt in two normal forms): the windowed check doubts, and the reader reports the
+    /// fault exactly as `load` does; nothing on stdout.
+    @Test(arguments: ["id", "digest", "name", "normal form"])
+    func aDuplicateFailsAsTheReaderSays(field: String) throws {
+        var (keystore, _) = Self.keystore(seed: 14, count: 40)
+        for i in keystore.keys.indices {
+            keystore.keys[i].name = "k\(i)"
+            keystore.keys[i].revokedAt = nil
+            keystore.keys[i].rotatedTo = nil
+        }
+        switch field {
+        case "id": keystore.keys[30].id = keystore.keys[2].id
+        case "digest": keystore.keys[30].digest = keystore.keys[2].digest
+        case "name": keystore.keys[30].name = "k2"
+        default:
+            keystore.keys[2].name = "caf\u{E9}"
+            keystore.keys[30].name = "cafe\u{301}"
+        }
+        let w = try world(keystore, stamps: [])
+        let loaded = #expect(throws: KeyCtlError.self) { try KeystoreFile(path: w.keystore).load() }
+        for window in [4 << 20, 1500] {
+            w.system.listWindowSize = window
+            let r = w.run(["list", "--json"])
+            #expect(r.status == 65)
+            #expect(r.stdout.isEmpty)
+            // Up to the quoted value, which a printed message redacts.
+            let message = try #require(loaded?.message).prefix { $0 != "'" }
+            #expect(message.contains(" at line ") && r.stderr.contains(message), "\(r.stderr) vs \(message)")
+        }
     }
 
     @Test(arguments: ["basic", "lifecycle", "rotated", "unicode", "empty"])

@@ -33,6 +33,8 @@ public struct SystemSeam {
     }
     /// Seconds after the keystore's last change before an index of it is trusted.
     public var indexSettleTime: Double = 2
+    /// Bytes `list` reads at a time (ListStream.swift); tests make it small.
+    public var listWindowSize = 4 << 20
     /// Called between the steps of a keystore write ("written", "synced", "renamed");
     /// a throw there is a failure of that step.
     public var faultInjection: ((String) throws -> Void)?

@@ -1,22 +1,14 @@
 enum ListCommand {
     static func run(_ options: ListOptions, _ inv: Invocation) throws -> Int32 {
-        let statuses = options.statuses.map(Set.init)
-        let window = options.expiringWithin
-        let now = inv.now
-        func keeps(_ record: KeyRecord, _ status: KeyStatus) -> Bool {
-            if let statuses, !statuses.contains(status) { return false }
-            // After a year of rotations most records are revoked: shown only when asked for.
-            if statuses == nil && !options.all && status == .revoked { return false }
-            if let window { return record.isDueForRotation(status: status, within: window, now: now) }
-            return true
-        }
+        let filter = ListFilter(statuses: options.statuses, all: options.all, expiringWithin: options.expiringWithin, now: inv.now)
         // Streamed: a record at a time, never the whole keystore in memory (ListStream.swift).
         if inv.json {
-            try ListStream.printJSON(inv, keep: keeps)
+            try ListStream.printJSON(inv, filter: filter)
             return 0
         }
+        let now = inv.now
         let keystore = try inv.keystoreFile().load()
-        let records = newestFirst(keystore.keys).filter { keeps($0, $0.status(at: now)) }
+        let records = newestFirst(keystore.keys).filter { filter.keeps($0) != nil }
         guard !records.isEmpty else {
             let hidden = options.statuses == nil && !options.all && keystore.keys.contains { $0.status(at: now) == .revoked }
             inv.context.notice(

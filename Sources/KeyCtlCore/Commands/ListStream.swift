@@ -1,15 +1,31 @@
 // `list --json`, streamed: the keystore is checked whole first (nothing is printed
 // from a file that is not valid keyctl JSON), building no record; then the records
-// are built one at a time from the mapped bytes, newest first, each merged with the
-// usage file, filtered, and written through one buffer that is flushed as it fills.
+// are printed one at a time, newest first, each merged with the usage file,
+// filtered, and written through one buffer that is flushed as it fills.
+//
+// Two ways through, one answer:
+// - Windowed (a file laid out as keyctl writes it, which is every file keyctl wrote):
+//   the file is read a window at a time with pread, never mapped whole. The check
+//   pass runs the fast scanner (CanonicalScanner) on every record and the reader's
+//   checks across records (unique ids and digests, one key in use per name) on
+//   64-bit hashes of the bytes; the output pass walks the windows backwards and
+//   writes each record's --json object from byte ranges of the stored record
+//   (the stored text of a field is the --json text), computing only what is derived:
+//   `status`, a `last_used_at` newer in the usage file, `permissions` in the
+//   table's order, a leap second, and the `description` a version 1 record lacks.
+// - Mapped (anything else: another layout, a record the scanner does not take, two
+//   hashes equal, a fault): the whole file through KeystoreCodec's reader, which
+//   reports any fault exactly, then KeyRecords built one at a time.
 //
 // Invariants:
 // - The output is byte for byte what the model path printed (`recordsJSON` of
-//   `newestFirst(load().keys)` filtered): the same order, the same record writer
-//   (Invocation.writeRecord), the same merge of last_used_at. ListStreamTests compares
-//   the two on generated keystores.
-// - Memory: the mapping, 16 bytes per record (its place and created_at), one record
-//   and the output buffer; never a model of the whole keystore.
+//   `newestFirst(load().keys)` filtered): the same order, the same members, the same
+//   merge of last_used_at. ListStreamTests compares both ways with the model.
+// - The windowed way accepts only what KeystoreCodec.decode accepts: the header line
+//   goes through that reader itself, each record through its fast scanner, and any
+//   doubt (a hash seen twice, an unexpected byte) hands the file to the mapped way.
+// - Memory of the windowed way: one window, 4 bytes per record (its offset) and two
+//   hash tables of 8 bytes per slot for the check; never the file, never a model.
 // - A failed write to stdout (closed, full) is IO_ERROR, as for every command.
 
 #if canImport(Glibc)
@@ -27,17 +43,533 @@ struct RecordSpan {
     static let createdAtSlot = RecordSchema.stored.firstIndex(of: .createdAt)!
 }
 
+/// Which records `list` prints: by status, or due for rotation within a window.
+struct ListFilter {
+    /// The statuses asked for (bit `rawValue` of ListFilter.bit), 0 for none asked.
+    var statuses: UInt8
+    var all = false
+    var expiringWithin: Int64?
+    var now: Timestamp
+
+    init(statuses: [KeyStatus]?, all: Bool, expiringWithin: Int64?, now: Timestamp) {
+        self.statuses = statuses?.reduce(0) { $0 | ListFilter.bit($1) } ?? 0
+        self.all = all
+        self.expiringWithin = expiringWithin
+        self.now = now
+    }
+
+    @inline(__always) static func bit(_ s: KeyStatus) -> UInt8 {
+        switch s {
+        case .active: 1
+        case .expired: 2
+        case .retiring: 4
+        case .revoked: 8
+        }
+    }
+
+    /// The record's status if `list` prints it, else nil. Only its times are read, so
+    /// the windowed way passes a record that has nothing else.
+    func keeps(_ r: KeyRecord) -> KeyStatus? {
+        let status = r.status(at: now)
+        if statuses != 0 && statuses & ListFilter.bit(status) == 0 { return nil }
+        // After a year of rotations most records are revoked: shown only when asked for.
+        if statuses == 0 && !all && status == .revoked { return nil }
+        if let window = expiringWithin, !r.isDueForRotation(status: status, within: window, now: now) { return nil }
+        return status
+    }
+
+    /// A record with only the times the status and the filter read (no allocation).
+    @inline(__always) static func times(expiresAt: Timestamp?, revokedAt: Timestamp?) -> KeyRecord {
+        KeyRecord(
+            id: "", name: "", digest: "", hint: "", environment: .live, permissions: .read, createdAt: 0, expiresAt: expiresAt, revokedAt: revokedAt)
+    }
+}
+
 enum ListStream {
     /// Output is written in pieces of about this size.
     static let flushSize = 64 << 10
+    /// More than any record the fast scanner takes (its text fields are bounded).
+    static let longestRecord = 16 << 10
 
-    /// Prints `[RECORD,…]\n` of the records `keep` accepts (given each record and its
-    /// status), newest first.
-    static func printJSON(_ inv: Invocation, keep: (KeyRecord, KeyStatus) -> Bool) throws {
+    /// Prints `[RECORD,…]\n` of the records `filter` keeps, newest first.
+    static func printJSON(_ inv: Invocation, filter: ListFilter) throws {
         let file = try inv.keystoreFile()
         guard let (fd, st) = try file.openForReading() else { throw file.notFound() }
         defer { close(fd) }
-        try file.withContents(fd, size: Int(st.st_size)) { bytes in
+        let size = Int(st.st_size)
+        if size > 0, size <= Int(UInt32.max) {
+            var window = try Window(fd: fd, size: size, capacity: min(file.system.listWindowSize, size), file: file)
+            defer { window.free() }
+            if let checked = try checkWindowed(&window) {
+                try printWindowed(inv, checked, &window, filter: filter)
+                return
+            }
+        }
+        try printMapped(inv, file, fd: fd, size: size, filter: filter)
+    }
+
+    // MARK: The windowed way
+
+    /// The bytes of the file from `start`, `count` of them, read with pread.
+    struct Window {
+        let fd: Int32
+        let size: Int
+        let file: KeystoreFile
+        let capacity: Int
+        let buffer: UnsafeMutablePointer<UInt8>
+        var start = 0
+        var count = 0
+
+        init(fd: Int32, size: Int, capacity: Int, file: KeystoreFile) throws {
+            self.fd = fd
+            self.size = size
+            self.file = file
+            self.capacity = max(capacity, 1)
+            buffer = .allocate(capacity: self.capacity)
+        }
+
+        func free() { buffer.deallocate() }
+
+        var end: Int { start + count }
+
+        /// Reads [from, to) (to - from <= capacity) into the buffer.
+        mutating func load(_ from: Int, _ to: Int) throws {
+            start = from
+            count = 0
+            while start + count < to {
+                let n = pread(fd, buffer + count, to - start - count, off_t(start + count))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw KeyCtlError(.ioError, "cannot read keystore \(file.path): \(errorText(errno))")
+                }
+                guard n > 0 else {
+                    throw KeyCtlError(.ioError, "keystore \(file.path) changed while it was read; run the command again")
+                }
+                count += n
+            }
+        }
+
+        /// Makes at least `need` bytes from `from` (fewer at the end of the file) available.
+        mutating func ensure(_ from: Int, _ need: Int) throws {
+            guard from < start || from + min(need, size - from) > end else { return }
+            try load(from, min(size, from + capacity))
+        }
+    }
+
+    /// A keystore that passed the windowed check.
+    struct Checked {
+        var version: Int
+        /// Where each record starts in the file, in file order.
+        var offsets: [UInt32]
+        /// Where the last record ends (the file goes on with "\n]}\n").
+        var recordsEnd: Int
+        /// created_at never decreases in file order: newest first is backwards.
+        var ordered: Bool
+
+        func end(of i: Int) -> Int { i + 1 < offsets.count ? Int(offsets[i + 1]) - 2 : recordsEnd }
+    }
+
+    /// Checks the whole file as KeystoreCodec.decode does, a window at a time. Nil
+    /// when the file is not in keyctl's layout or anything is in doubt: the mapped
+    /// way then reads it (and reports any fault exactly).
+    static func checkWindowed(_ window: inout Window) throws -> Checked? {
+        let size = window.size
+        try window.load(0, min(size, window.capacity))
+        // The header line, `{"version":2,…,"keys":[`, through the reader itself.
+        guard let newline = memchr(window.buffer, 0x0A, window.count) else { return nil }
+        let headerLength = UnsafeRawPointer(newline) - UnsafeRawPointer(window.buffer)
+        let keysOpen: StaticString = "\"keys\":["
+        let n = keysOpen.utf8CodeUnitCount
+        guard headerLength >= n, memcmp(window.buffer + headerLength - n, keysOpen.utf8Start, n) == 0 else { return nil }
+        var header = Array(UnsafeBufferPointer(start: window.buffer, count: headerLength))
+        header += Array("]}".utf8)
+        guard let settings = try? KeystoreCodec.decode(header, canonicalFastPath: true) else { return nil }
+        let version = settings.version
+        var pos = headerLength + 1
+        if size - pos == 3 {
+            try window.ensure(pos, 3)
+            guard memcmp(window.buffer + (pos - window.start), "]}\n", 3) == 0 else { return nil }
+            return Checked(version: version, offsets: [], recordsEnd: pos - 1, ordered: true)
+        }
+        let expected = size / 300 + 16
+        var ids: [UInt64] = [], digests: [UInt64] = []
+        ids.reserveCapacity(expected)
+        digests.reserveCapacity(expected)
+        var names = HashSet64(expectedCount: 64)
+        var offsets: [UInt32] = []
+        offsets.reserveCapacity(expected)
+        var ordered = true
+        var latest = Int64.min
+        var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: RecordSchema.stored.count)
+        let idSlot = RecordSchema.idSlot, digestSlot = RecordSchema.digestSlot, nameSlot = RecordSchema.nameSlot
+        let revokedSlot = RecordSchema.revokedAtSlot, createdSlot = RecordSpan.createdAtSlot
+        return try values.withUnsafeMutableBufferPointer { values in
+            try RecordSchema.steps.withUnsafeBufferPointer { steps in
+                while true {
+                    try window.ensure(pos, longestRecord)
+                    let base = UnsafePointer(window.buffer)
+                    var scanner = CanonicalScanner(base: base, end: window.count, p: pos - window.start)
+                    let created: Timestamp
+                    if scanner.record(into: values, steps: steps, version: version) {
+                        // The reader's checks across records, on hashes; an equal hash is a doubt.
+                        guard case .string(let id) = values[idSlot], case .string(let digest) = values[digestSlot],
+                            case .string(let name) = values[nameSlot], case .time(let t) = values[createdSlot]
+                        else { return nil }
+                        ids.append(ByteHash.of(base + id.range.lowerBound, id.range.count))
+                        digests.append(ByteHash.of(base + digest.range.lowerBound, digest.range.count))
+                        if case .time = values[revokedSlot] {
+                        } else {
+                            let text = String(
+                                decoding: UnsafeBufferPointer(start: base + name.range.lowerBound, count: name.range.count), as: UTF8.self)
+                            guard names.insert(UInt64(bitPattern: Int64(text.hashValue))) else { return nil }
+                        }
+                        created = t
+                    } else {
+                        // Not in the exact layout (escapes, other characters): the general reader.
+                        guard let (record, end) = generalRecord(base, from: pos - window.start, to: window.count) else { return nil }
+                        var id = record.id, digest = record.digest
+                        ids.append(id.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
+                        digests.append(digest.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
+                        if record.revokedAt == nil {
+                            guard names.insert(UInt64(bitPattern: Int64(record.name.hashValue))) else { return nil }
+                        }
+                        scanner.p = end
+                        created = record.createdAt
+                    }
+                    if created < latest { ordered = false }
+                    latest = max(latest, created)
+                    offsets.append(UInt32(pos))
+                    let next = window.start + scanner.p
+                    let left = window.end - next
+                    let after = base + scanner.p
+                    if left >= 2 && after[0] == 0x2C && after[1] == 0x0A {
+                        pos = next + 2
+                        continue
+                    }
+                    guard next + 4 == size, left == 4, memcmp(after, "\n]}\n", 4) == 0 else { return nil }
+                    // Unique ids and digests: a hash seen twice is a doubt.
+                    guard !RepeatCheck.anyRepeated(&ids), !RepeatCheck.anyRepeated(&digests) else { return nil }
+                    return Checked(version: version, offsets: offsets, recordsEnd: next, ordered: ordered)
+                }
+            }
+        }
+    }
+
+    /// The record at `from` in `base[..<to]` through the general reader, and where it
+    /// ends; nil if it is not a valid record there.
+    static func generalRecord(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> (KeyRecord, end: Int)? {
+        var decoder = KeystoreCodec.Decoder(reader: JSONReader(UnsafeBufferPointer(start: base + from, count: to - from)), onlyDigest: nil)
+        decoder.canonicalFastPath = false
+        guard (try? decoder.record()) != nil else { return nil }
+        return (decoder.build(), from + decoder.reader.position)
+    }
+
+    /// The order of output: newest first, by created_at, and among equal times the
+    /// later in the file first (ListCommand.newestFirst's order).
+    static func newestFirstOrder(_ checked: Checked, _ window: inout Window) throws -> [Int32]? {
+        if checked.ordered { return nil }
+        var created = [Int64](repeating: 0, count: checked.offsets.count)
+        var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: RecordSchema.stored.count)
+        try values.withUnsafeMutableBufferPointer { values in
+            try RecordSchema.steps.withUnsafeBufferPointer { steps in
+                for i in checked.offsets.indices {
+                    let from = Int(checked.offsets[i]), to = checked.end(of: i)
+                    try window.ensure(from, to - from)
+                    var scanner = CanonicalScanner(base: window.buffer, end: to - window.start, p: from - window.start)
+                    if scanner.record(into: values, steps: steps, version: checked.version), case .time(let t) = values[RecordSpan.createdAtSlot] {
+                        created[i] = t
+                    } else if let (record, _) = generalRecord(window.buffer, from: from - window.start, to: to - window.start) {
+                        created[i] = record.createdAt
+                    } else {
+                        throw changed(window.file)
+                    }
+                }
+            }
+        }
+        var order = [Int32](0..<Int32(created.count))
+        order.sort { a, b in
+            let ta = created[Int(a)], tb = created[Int(b)]
+            return ta != tb ? ta > tb : a > b
+        }
+        return order
+    }
+
+    static func changed(_ file: KeystoreFile) -> KeyCtlError {
+        KeyCtlError(.ioError, "keystore \(file.path) changed while it was read; run the command again")
+    }
+
+    static func printWindowed(_ inv: Invocation, _ checked: Checked, _ window: inout Window, filter: ListFilter) throws {
+        let order = try newestFirstOrder(checked, &window)
+        let usage = inv.usage.times { try? inv.keystoreFile().usageFile() }
+        var out = OutputBuffer(capacity: flushSize + longestRecord * 2)
+        defer { out.free() }
+        let writer = RecordWriter(version: checked.version, now: inv.now, usage: usage)
+        out.append("[")
+        var first = true
+        var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: RecordSchema.stored.count)
+        let count = checked.offsets.count
+        try values.withUnsafeMutableBufferPointer { values in
+            try RecordSchema.steps.withUnsafeBufferPointer { steps in
+                for k in 0..<count {
+                    let i = order.map { Int($0[k]) } ?? count - 1 - k
+                    let from = Int(checked.offsets[i]), to = checked.end(of: i)
+                    if from < window.start || to > window.end {
+                        // Backwards in windows when the file is in time order; else just the record.
+                        let low = order == nil ? max(0, to - window.capacity) : from
+                        try window.load(min(low, from), to)
+                    }
+                    let base = UnsafePointer(window.buffer)
+                    var scanner = CanonicalScanner(base: base, end: to - window.start, p: from - window.start)
+                    if scanner.record(into: values, steps: steps, version: checked.version) {
+                        guard scanner.p == to - window.start else { throw changed(window.file) }
+                        guard
+                            writer.write(
+                                base: base, start: from - window.start, values: UnsafeBufferPointer(values), steps: steps, filter: filter,
+                                to: &out, comma: !first)
+                        else { continue }
+                    } else {
+                        // A record the general reader took: built, and printed as every record is.
+                        guard let (record, end) = generalRecord(base, from: from - window.start, to: to - window.start), end == to - window.start
+                        else { throw changed(window.file) }
+                        guard filter.keeps(record) != nil else { continue }
+                        var w = JSONWriter(capacity: 512)
+                        if !first { w.raw(",") }
+                        inv.writeRecord(record, to: &w)
+                        out.reserve(w.bytes.count)
+                        out.append(w.bytes)
+                    }
+                    first = false
+                    if out.count >= flushSize { try out.flush(inv) }
+                }
+            }
+        }
+        out.append("]\n")
+        try out.flush(inv)
+    }
+
+    /// Output bytes, flushed to stdout in pieces.
+    struct OutputBuffer {
+        var capacity: Int
+        var bytes: UnsafeMutablePointer<UInt8>
+        var count = 0
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            bytes = .allocate(capacity: capacity)
+        }
+
+        func free() { bytes.deallocate() }
+
+        @inline(__always) mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
+            memcpy(bytes + count, p, n)
+            count += n
+        }
+
+        /// Room for `n` more bytes (a record the general reader took may be long).
+        mutating func reserve(_ n: Int) {
+            guard count + n > capacity else { return }
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: count + n)
+            bigger.update(from: bytes, count: count)
+            bytes.deallocate()
+            bytes = bigger
+            capacity = count + n
+        }
+
+        @inline(__always) mutating func append(_ s: StaticString) { append(s.utf8Start, s.utf8CodeUnitCount) }
+
+        @inline(__always) mutating func append(_ b: [UInt8]) { b.withUnsafeBufferPointer { append($0.baseAddress!, $0.count) } }
+
+        @inline(__always) mutating func append(_ b: UnsafeBufferPointer<UInt8>) { append(b.baseAddress!, b.count) }
+
+        mutating func flush(_ inv: Invocation) throws {
+            guard count > 0 else { return }
+            try inv.output(Array(UnsafeBufferPointer(start: bytes, count: count)))
+            count = 0
+        }
+    }
+
+    /// Writes a checked record's --json object from its stored bytes.
+    struct RecordWriter {
+        /// One --json member: its `,"key":` text and where its value comes from.
+        struct Member {
+            let key: UnsafeBufferPointer<UInt8>
+            /// Its place in RecordSchema.stored, or -1 (status).
+            let slot: Int
+            /// The first keystore format that stores it.
+            let since: Int
+        }
+
+        /// Made once and never freed, like FieldStep.literal: no reference counting per record.
+        static func text(_ bytes: [UInt8]) -> UnsafeBufferPointer<UInt8> {
+            let storage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+            _ = storage.initialize(from: bytes)
+            return UnsafeBufferPointer(storage)
+        }
+
+        static func table<T>(_ items: [T]) -> UnsafeBufferPointer<T> {
+            let storage = UnsafeMutableBufferPointer<T>.allocate(capacity: items.count)
+            _ = storage.initialize(from: items)
+            return UnsafeBufferPointer(storage)
+        }
+
+        /// The writer's texts, made once: never written after, so shared safely.
+        struct Tables: @unchecked Sendable {
+            let members: UnsafeBufferPointer<Member>
+            let permissionTexts: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>>
+            let statusTexts: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>>
+        }
+
+        static let tables = Tables(members: membersTable(), permissionTexts: permissionTable(), statusTexts: statusTable())
+
+        static func membersTable() -> UnsafeBufferPointer<Member> {
+            table(
+                RecordSchema.jsonMembers.enumerated().map { i, member in
+                    let (field, key, _) = member
+                    let slot = RecordSchema.stored.firstIndex(of: field)
+                    return Member(
+                        key: text(Array((i == 0 ? "\"" : ",\"").utf8) + Array(key.description.utf8) + Array("\":".utf8)), slot: slot ?? -1,
+                        since: slot.map { RecordSchema.stored[$0].spec.since } ?? 1)
+                })
+        }
+
+        /// `["read"]`… for each permission set, in the table's order.
+        static func permissionTable() -> UnsafeBufferPointer<UnsafeBufferPointer<UInt8>> {
+            table(
+                (0..<16).map { raw in
+                    var w = JSONWriter(capacity: 64)
+                    w.strings(Permissions(rawValue: UInt8(raw)).names)
+                    return text(w.bytes)
+                })
+        }
+
+        static func statusTable() -> UnsafeBufferPointer<UnsafeBufferPointer<UInt8>> {
+            table(
+                [KeyStatus.active, .expired, .retiring, .revoked].map { status in
+                    var w = JSONWriter(capacity: 16)
+                    w.string(status.rawValue)
+                    return text(w.bytes)
+                })
+        }
+
+        let members = RecordWriter.tables.members
+        let permissions = RecordWriter.tables.permissionTexts
+        let statuses = RecordWriter.tables.statusTexts
+        let version: Int
+        let now: Timestamp
+        let usage: [UsageFile.Prefix: Timestamp]
+        let hasUsage: Bool
+        let digestSlot = RecordSchema.digestSlot
+        let expiresSlot = RecordSchema.stored.firstIndex(of: .expiresAt)!
+        let revokedSlot = RecordSchema.revokedAtSlot
+        let lastUsedSlot = RecordSchema.stored.firstIndex(of: .lastUsedAt)!
+
+        init(version: Int, now: Timestamp, usage: [UsageFile.Prefix: Timestamp]) {
+            self.version = version
+            self.now = now
+            self.usage = usage
+            hasUsage = !usage.isEmpty
+        }
+
+        @inline(__always) static func time(_ v: KeystoreCodec.Decoder.FieldValue) -> Timestamp? {
+            if case .time(let t) = v { return t }
+            return nil
+        }
+
+        /// Writes the record (`,` first when `comma`) if the filter keeps it; false if not.
+        func write(
+            base: UnsafePointer<UInt8>, start: Int, values: UnsafeBufferPointer<KeystoreCodec.Decoder.FieldValue>,
+            steps: UnsafeBufferPointer<FieldStep>, filter: ListFilter, to out: inout OutputBuffer, comma: Bool
+        ) -> Bool {
+            let expiresAt = Self.time(values[expiresSlot]), revokedAt = Self.time(values[revokedSlot])
+            guard let status = filter.keeps(ListFilter.times(expiresAt: expiresAt, revokedAt: revokedAt)) else { return false }
+            // Where each stored value lies: [valueStart[i], valueEnd[i]).
+            return withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * steps.count) { bounds in
+                var q = start
+                for i in 0..<steps.count {
+                    q += steps[i].literal.count
+                    bounds[2 * i] = q
+                    switch values[i] {
+                    case .absent: q -= steps[i].literal.count  // not in a record of this format
+                    case .null: q += 4
+                    case .string(let t): q = t.range.upperBound + 1
+                    case .time: q += 22
+                    case .environment: q += 6
+                    case .permissions:
+                        while base[q] != 0x5D { q += 1 }
+                        q += 1
+                    }
+                    bounds[2 * i + 1] = q
+                }
+                if comma { out.append(",") }
+                out.append("{")
+                for m in members {
+                    out.append(m.key)
+                    let slot = m.slot
+                    guard slot >= 0 else {
+                        out.append(statuses[Self.statusIndex(status)])
+                        continue
+                    }
+                    guard m.since <= version else {
+                        out.append("null")
+                        continue
+                    }
+                    let from = bounds[2 * slot], to = bounds[2 * slot + 1]
+                    switch values[slot] {
+                    case .permissions(let set):
+                        out.append(permissions[Int(set.rawValue & 15)])
+                    case .time(let t):
+                        var shown = t
+                        if slot == lastUsedSlot, let merged = lastUsed(own: t, base: base, values: values) { shown = merged }
+                        // A stored leap second (:60) is read as :59, and printed so.
+                        if shown != t || base[from + 18] == 0x36 { appendTime(shown, to: &out) } else { out.append(base + from, to - from) }
+                    case .null:
+                        if slot == lastUsedSlot, let merged = lastUsed(own: nil, base: base, values: values) {
+                            appendTime(merged, to: &out)
+                        } else {
+                            out.append("null")
+                        }
+                    default:
+                        out.append(base + from, to - from)
+                    }
+                }
+                out.append("}")
+                return true
+            }
+        }
+
+        @inline(__always) static func statusIndex(_ s: KeyStatus) -> Int {
+            switch s {
+            case .active: 0
+            case .expired: 1
+            case .retiring: 2
+            case .revoked: 3
+            }
+        }
+
+        /// The usage file's stamp for this record when it is newer than `own`.
+        @inline(__always) func lastUsed(own: Timestamp?, base: UnsafePointer<UInt8>, values: UnsafeBufferPointer<KeystoreCodec.Decoder.FieldValue>)
+            -> Timestamp?
+        {
+            guard hasUsage, case .string(let digest) = values[digestSlot],
+                let prefix = UsageFile.Prefix(hex: UnsafeBufferPointer(start: base + digest.range.lowerBound, count: digest.range.count)),
+                let stamped = usage[prefix]
+            else { return nil }
+            guard let own else { return stamped }
+            return stamped > own ? stamped : nil
+        }
+
+        func appendTime(_ t: Timestamp, to out: inout OutputBuffer) {
+            var text: [UInt8] = [0x22]
+            RFC3339.append(t, to: &text)
+            text.append(0x22)
+            out.append(text)
+        }
+    }
+
+    // MARK: The mapped way
+
+    static func printMapped(_ inv: Invocation, _ file: KeystoreFile, fd: Int32, size: Int, filter: ListFilter) throws {
+        try file.withContents(fd, size: size) { bytes in
             let spans: [RecordSpan]
             do throws(KeystoreFault) {
                 (_, spans) = try KeystoreCodec.decodeSpans(bytes)
@@ -56,7 +588,7 @@ enum ListStream {
                     // Checked whole a moment ago, in the same private mapping: cannot happen.
                     throw file.corrupt(KeystoreFault(offset: start + (error.offset ?? 0), message: error.message), in: bytes)
                 }
-                guard keep(record, record.status(at: inv.now)) else { return }
+                guard filter.keeps(record) != nil else { return }
                 if !first { w.raw(",") }
                 first = false
                 inv.writeRecord(record, to: &w)
@@ -93,5 +625,114 @@ enum ListStream {
             return ta != tb ? ta > tb : a > b
         }
         for k in order { try body(spans[Int(k)]) }
+    }
+}
+
+/// Whether a list of 64-bit hashes holds one twice: sorted in place (LSD radix,
+/// 16 bits a pass, one scratch array), then neighbours compared. Appending a hash a
+/// record and sorting once costs a fraction of a hash table's cache miss a record.
+enum RepeatCheck {
+    static func anyRepeated(_ a: inout [UInt64]) -> Bool {
+        let n = a.count
+        guard n > 1 else { return false }
+        var b = [UInt64](repeating: 0, count: n)
+        var counts = [Int](repeating: 0, count: 1 << 16)
+        a.withUnsafeMutableBufferPointer { a in
+            b.withUnsafeMutableBufferPointer { b in
+                counts.withUnsafeMutableBufferPointer { counts in
+                    var from = a, to = b
+                    for shift in stride(from: UInt64(0), to: 64, by: 16) {
+                        counts.update(repeating: 0)
+                        for x in from { counts[Int((x >> shift) & 0xFFFF)] += 1 }
+                        var sum = 0
+                        for d in 0..<counts.count {
+                            let c = counts[d]
+                            counts[d] = sum
+                            sum += c
+                        }
+                        for x in from {
+                            let d = Int((x >> shift) & 0xFFFF)
+                            to[counts[d]] = x
+                            counts[d] += 1
+                        }
+                        swap(&from, &to)
+                    }
+                }
+            }
+        }
+        // Four passes: the sorted hashes are back in `a`.
+        for i in 1..<n where a[i] == a[i - 1] { return true }
+        return false
+    }
+}
+
+/// A set of 64-bit hashes (open addressing, linear probing, 0 for empty): the
+/// windowed check's record of ids, digests and names in use, 8 bytes a slot.
+struct HashSet64 {
+    private var slots: [UInt64]
+    private var mask: Int
+    private var count = 0
+
+    init(expectedCount: Int) {
+        var capacity = 16
+        while capacity * 3 < expectedCount * 4 { capacity <<= 1 }
+        slots = [UInt64](repeating: 0, count: capacity)
+        mask = capacity - 1
+    }
+
+    /// False if the hash is already in the set.
+    mutating func insert(_ hash: UInt64) -> Bool {
+        let h = hash == 0 ? 1 : hash
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        var i = Int(truncatingIfNeeded: h >> 17) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 { break }
+            if s == h { return false }
+            i = (i + 1) & mask
+        }
+        slots[i] = h
+        count += 1
+        return true
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = []
+        slots = [UInt64](repeating: 0, count: old.count * 2)
+        mask = slots.count - 1
+        for h in old where h != 0 {
+            var i = Int(truncatingIfNeeded: h >> 17) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = h
+        }
+    }
+}
+
+/// A 64-bit hash of a byte string. Inputs of one length that differ in one 8-byte
+/// word never collide (each step is a bijection); otherwise a collision is as
+/// likely as for random values, and only sends the file to the mapped way.
+enum ByteHash {
+    @inline(__always) static func of(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        let raw = UnsafeRawPointer(p)
+        var h = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
+        var i = 0
+        while i + 8 <= n {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        if i < n {
+            var tail: UInt64 = 0
+            if n >= 8 {
+                tail = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            } else {
+                for j in 0..<n { tail = tail << 8 | UInt64(p[j]) }
+            }
+            h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+            h ^= h >> 29
+        }
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        return h ^ (h >> 32)
     }
 }
