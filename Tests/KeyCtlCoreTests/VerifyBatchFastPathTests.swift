@@ -106,7 +106,7 @@ import Testing
         let inv = Invocation(arguments: parsed, spec: try #require(parsed.command), context: context, now: w.now)
         let required = Permissions(require.compactMap(Permission.init(rawValue:)))
         let keystore = BatchKeystore(file: try inv.keystoreFile(), required: required)
-        try keystore.refresh()
+        try keystore.refresh(now: w.now)
 
         func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
         func pick<T>(_ items: [T]) -> T { items[rng.below(items.count)] }

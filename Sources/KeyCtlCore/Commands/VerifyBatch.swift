@@ -1,8 +1,9 @@
 // `verify --batch`: one JSON answer line per input line, written as soon as the line
 // is answered, so a server can keep one keyctl as a helper (Apache's RewriteMap prg:).
 //
-// - Each line is answered against the keystore as it is when the line is read: after
-//   every read(2) of input, before the first line it brought is answered, one stat(2)
+// - Each line is answered against the keystore as it is when the line is read, and
+//   at the time it is read: after every read(2) of input, before the first line it
+//   brought is answered, the clock is read once and one stat(2)
 //   of the keystore is compared with the version in memory, and a
 //   changed file (keyctl replaces it by rename) is read again in full, with every check
 //   `load` makes. A revoke is therefore seen from the next line on. Stamps go to the
@@ -36,7 +37,8 @@ enum VerifyBatch {
             throw inv.usage("--batch reads keys from standard input, one a line; give no KEY or --from-env")
         }
         let keystore = BatchKeystore(file: try inv.keystoreFile(), required: required)
-        try keystore.refresh()
+        var now = inv.context.now()
+        try keystore.refresh(now: now)
         var lines = LineReader(read: inv.context.readInput)
         var number = 0
         var checkedAtRead = lines.reads
@@ -44,11 +46,12 @@ enum VerifyBatch {
         out.reserveCapacity(512)
         while let line = try lines.next() {
             number += 1
-            let now = inv.context.now()
-            // Lines that came in one read(2) were read at the same moment: one check serves them.
+            // Lines that came in one read(2) were read at the same moment: one clock reading
+            // and one check of the keystore serve them all.
             if lines.reads != checkedAtRead {
                 checkedAtRead = lines.reads
-                try keystore.refresh()
+                now = inv.context.now()
+                try keystore.refresh(now: now)
             }
             var valid: Int?
             if case .text(let bytes) = line, let known = keystore.valid(bytes, now: now) {
@@ -62,14 +65,14 @@ enum VerifyBatch {
                 let answer = try VerifyCommand.judge(text, required: required, now: now, inv: inv) { digest in
                     (keystore.prefix, digest.flatMap { keystore.records[$0] })
                 }
-                if answer.code == nil, let record = answer.record, let known = keystore.entry(digest: record.digest) {
+                if answer.code == nil, let record = answer.record, let known = keystore.entry(record) {
                     valid = known
                 } else {
                     try inv.output(VerifyCommand.json(answer, line: number))
                     continue
                 }
             }
-            guard let valid else { continue }
+            guard let valid else { continue }  // never: both ways set it or continue
             if stamping { keystore.stampIfDue(valid, now: now) }
             // A valid answer is the same for every line with that key until the keystore changes.
             out.removeAll(keepingCapacity: true)
@@ -120,7 +123,9 @@ enum VerifyBatch {
 }
 
 /// The keystore as `--batch` last read it: records by digest for `judge`, and for the
-/// common line a table by binary digest with each key's valid answer.
+/// common line a table by binary digest of the keys that were active or retiring when
+/// it was read, with each one's valid answer. (A key missing from the table only goes
+/// the slow way: time moves on, so a revoked or expired key stays so.)
 final class BatchKeystore {
     let file: KeystoreFile
     let required: Permissions
@@ -151,7 +156,7 @@ final class BatchKeystore {
     }
 
     /// Reads the keystore again if the file at its path is not the version in memory.
-    func refresh() throws {
+    func refresh(now time: Timestamp) throws {
         var st = stat()
         let now: KeystoreIndex.Identity? = stat(file.path, &st) == 0 ? KeystoreIndex.Identity(st) : nil
         if let now, let identity, now == identity { return }
@@ -162,14 +167,24 @@ final class BatchKeystore {
         records = Dictionary(keystore.keys.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
         entries = []
         byDigest = [:]
-        for (hex, record) in records {
-            guard let digest = SHA256.Digest(hex: hex) else { continue }  // never: the keystore's check
-            var lastUse = record.lastUsedAt
-            if let last = stamped[digest], last > lastUse ?? Int64.min { lastUse = last }
-            byDigest[digest] = entries.count
-            entries.append(Entry(record: record, digest: digest, grants: record.permissions.grants(required), lastUse: lastUse))
+        for record in records.values {
+            switch record.status(at: time) {
+            case .active, .retiring: _ = entry(record)  // nil never: the keystore's check
+            case .expired, .revoked: break
+            }
         }
         identity = now
+    }
+
+    /// The entry of this record (one of `records`), made if it has none yet.
+    func entry(_ record: KeyRecord) -> Int? {
+        guard let digest = SHA256.Digest(hex: record.digest) else { return nil }
+        if let known = byDigest[digest] { return known }
+        var lastUse = record.lastUsedAt
+        if let last = stamped[digest], last > lastUse ?? Int64.min { lastUse = last }
+        entries.append(Entry(record: record, digest: digest, grants: record.permissions.grants(required), lastUse: lastUse))
+        byDigest[digest] = entries.count - 1
+        return entries.count - 1
     }
 
     /// The entry of the key on this line if it is valid now (what `judge` would answer
@@ -193,9 +208,6 @@ final class BatchKeystore {
 
     /// The record of entry `i`.
     func record(_ i: Int) -> KeyRecord { entries[i].record }
-
-    /// The entry of the record with this digest (64 lowercase hex).
-    func entry(digest hex: String) -> Int? { SHA256.Digest(hex: hex).flatMap { byDigest[$0] } }
 
     /// The valid answer of entry `i`, after `{"line":N,`.
     func validAnswer(_ i: Int) -> [UInt8] {

@@ -49,7 +49,10 @@ public struct APIKey: Sendable {
         }
         let rest = bytes[(first + 1)...]
         guard let second = rest.firstIndex(of: UInt8(ascii: "_")) else { return .failure(.malformed) }
-        guard let environment = KeyEnvironment(rawValue: String(decoding: rest[..<second], as: UTF8.self)) else { return .failure(.malformed) }
+        // KeyEnvironment(rawValue:) on the bytes, without making a String of them.
+        guard let environment = KeyEnvironment.allCases.first(where: { $0.rawValue.utf8.elementsEqual(rest[..<second]) }) else {
+            return .failure(.malformed)
+        }
         let body = bytes[(second + 1)...]
         guard body.count >= minimumRandomLength + checksumLength, body.count <= 200, body.allSatisfy(Base62.isDigit) else {
             return .failure(.malformed)

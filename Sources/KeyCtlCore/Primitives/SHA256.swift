@@ -120,9 +120,19 @@ public struct SHA256 {
 
         /// From 64 lowercase hex digits, as the keystore stores a digest; nil for anything else.
         public init?(hex: String) {
-            guard let bytes = Hex.decode(hex.utf8), bytes.count == 32 else { return nil }
-            func word(_ i: Int) -> UInt64 { bytes[i..<i + 8].reduce(0) { $0 << 8 | UInt64($1) } }
-            self.init(word(0), word(8), word(16), word(24))
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var count = 0
+            let complete: Bool = withUnsafeMutableBytes(of: &words) { raw in
+                let words = raw.bindMemory(to: UInt64.self)
+                for c in hex.utf8 {
+                    guard count < 64, let v = Hex.lowercaseValue(of: c) else { return false }
+                    words[count / 16] = words[count / 16] << 4 | UInt64(v)
+                    count += 1
+                }
+                return count == 64
+            }
+            guard complete else { return nil }
+            self.words = words
         }
 
         public var bytes: [UInt8] {
@@ -143,7 +153,7 @@ public struct SHA256 {
         public func hash(into hasher: inout Hasher) { hasher.combine(words.0) }
     }
 
-    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 - n)) }
 
     /// One 64-byte block at `block`.
     private mutating func compress(_ block: UnsafeRawPointer) {
@@ -168,10 +178,10 @@ public struct SHA256 {
         var (a, b, c, d, e, f, g, h) = state
         for i in 0..<64 {
             let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
+            let ch = g ^ (e & (f ^ g))  // (e & f) ^ (~e & g)
             let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
             let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
+            let maj = (a & b) | (c & (a | b))  // (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ maj
             h = g; g = f; f = e; e = d &+ t1
             d = c; c = b; b = a; a = t1 &+ t2
@@ -199,6 +209,15 @@ public enum Hex {
         return true
     }
 
+    /// The value of one lowercase hex digit; nil for anything else.
+    @inline(__always) static func lowercaseValue(of c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+
     /// Lowercase hex only, as keyctl writes it; nil for anything else.
     public static func decode<Bytes: Collection>(_ text: Bytes) -> [UInt8]? where Bytes.Element == UInt8 {
         guard text.count % 2 == 0 else { return nil }
@@ -207,12 +226,7 @@ public enum Hex {
         var high: UInt8 = 0
         var isHigh = true
         for c in text {
-            let v: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
-            default: return nil
-            }
+            guard let v = lowercaseValue(of: c) else { return nil }
             if isHigh { high = v } else { out.append(high << 4 | v) }
             isHigh.toggle()
         }
