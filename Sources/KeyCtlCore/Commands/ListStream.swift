@@ -6,13 +6,16 @@
 // Two ways through, one answer:
 // - Windowed (a file laid out as keyctl writes it, which is every file keyctl wrote):
 //   the file is read a window at a time with pread, never mapped whole. The check
-//   pass runs the fast scanner (CanonicalScanner) on every record and the reader's
-//   checks across records (unique ids and digests, one key in use per name) on
-//   64-bit hashes of the bytes; the output pass walks the windows backwards and
-//   writes each record's --json object from byte ranges of the stored record
-//   (the stored text of a field is the --json text), computing only what is derived:
-//   `status`, a `last_used_at` newer in the usage file, `permissions` in the
-//   table's order, a leap second, and the `description` a version 1 record lacks.
+//   pass runs the fast scanner's check (CanonicalScanner.check) on every record, the
+//   general reader on a record in another form, and the reader's checks across
+//   records on 64-bit hashes (ids and digests sorted once at the end, names in use in
+//   a small set). The output pass walks the windows backwards and writes each
+//   checked record's --json object from byte ranges of its stored bytes (the stored
+//   text of a field is its --json text), locating the values without checking them
+//   again and computing only what is derived: `status`, a `last_used_at` newer in the
+//   usage file, `permissions` in the table's order, a leap second, and the
+//   `description` a version 1 record lacks. A record the general reader took is
+//   read by it again, built, and printed as every record is.
 // - Mapped (anything else: another layout, a record the scanner does not take, two
 //   hashes equal, a fault): the whole file through KeystoreCodec's reader, which
 //   reports any fault exactly, then KeyRecords built one at a time.
@@ -24,8 +27,11 @@
 // - The windowed way accepts only what KeystoreCodec.decode accepts: the header line
 //   goes through that reader itself, each record through its fast scanner, and any
 //   doubt (a hash seen twice, an unexpected byte) hands the file to the mapped way.
-// - Memory of the windowed way: one window, 4 bytes per record (its offset) and two
-//   hash tables of 8 bytes per slot for the check; never the file, never a model.
+// - Memory of the windowed way: one window, 4 bytes per record (its offset), and for
+//   the check 8 bytes per id and per digest (their hashes, and a scratch array to
+//   sort them); never the file, never a model.
+// - The file is not changed in place between the passes (keyctl replaces it by rename);
+//   a record whose bytes no longer fit its checked layout is IO_ERROR, "run it again".
 // - A failed write to stdout (closed, full) is IO_ERROR, as for every command.
 
 #if canImport(Glibc)
@@ -97,7 +103,7 @@ enum ListStream {
         guard let (fd, st) = try file.openForReading() else { throw file.notFound() }
         defer { close(fd) }
         let size = Int(st.st_size)
-        if size > 0, size <= Int(UInt32.max) {
+        if size > 0, size < Int(Checked.generalMark) {
             var window = try Window(fd: fd, size: size, capacity: min(file.system.listWindowSize, size), file: file)
             defer { window.free() }
             if let checked = try checkWindowed(&window) {
@@ -159,14 +165,19 @@ enum ListStream {
     /// A keystore that passed the windowed check.
     struct Checked {
         var version: Int
-        /// Where each record starts in the file, in file order.
+        /// Where each record starts in the file, in file order; the top bit marks a
+        /// record the general reader took (the file is at most 1 GiB).
         var offsets: [UInt32]
         /// Where the last record ends (the file goes on with "\n]}\n").
         var recordsEnd: Int
         /// created_at never decreases in file order: newest first is backwards.
         var ordered: Bool
 
-        func end(of i: Int) -> Int { i + 1 < offsets.count ? Int(offsets[i + 1]) - 2 : recordsEnd }
+        static let generalMark: UInt32 = 1 << 31
+
+        func start(of i: Int) -> Int { Int(offsets[i] & ~Checked.generalMark) }
+        func end(of i: Int) -> Int { i + 1 < offsets.count ? start(of: i + 1) - 2 : recordsEnd }
+        func isGeneral(_ i: Int) -> Bool { offsets[i] & Checked.generalMark != 0 }
     }
 
     /// Checks the whole file as KeystoreCodec.decode does, a window at a time. Nil
@@ -200,57 +211,53 @@ enum ListStream {
         offsets.reserveCapacity(expected)
         var ordered = true
         var latest = Int64.min
-        var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: RecordSchema.stored.count)
-        let idSlot = RecordSchema.idSlot, digestSlot = RecordSchema.digestSlot, nameSlot = RecordSchema.nameSlot
-        let revokedSlot = RecordSchema.revokedAtSlot, createdSlot = RecordSpan.createdAtSlot
-        return try values.withUnsafeMutableBufferPointer { values in
-            try RecordSchema.steps.withUnsafeBufferPointer { steps in
-                while true {
-                    try window.ensure(pos, longestRecord)
-                    let base = UnsafePointer(window.buffer)
-                    var scanner = CanonicalScanner(base: base, end: window.count, p: pos - window.start)
-                    let created: Timestamp
-                    if scanner.record(into: values, steps: steps, version: version) {
-                        // The reader's checks across records, on hashes; an equal hash is a doubt.
-                        guard case .string(let id) = values[idSlot], case .string(let digest) = values[digestSlot],
-                            case .string(let name) = values[nameSlot], case .time(let t) = values[createdSlot]
-                        else { return nil }
-                        ids.append(ByteHash.of(base + id.range.lowerBound, id.range.count))
-                        digests.append(ByteHash.of(base + digest.range.lowerBound, digest.range.count))
-                        if case .time = values[revokedSlot] {
-                        } else {
-                            let text = String(
-                                decoding: UnsafeBufferPointer(start: base + name.range.lowerBound, count: name.range.count), as: UTF8.self)
-                            guard names.insert(UInt64(bitPattern: Int64(text.hashValue))) else { return nil }
-                        }
-                        created = t
-                    } else {
-                        // Not in the exact layout (escapes, other characters): the general reader.
-                        guard let (record, end) = generalRecord(base, from: pos - window.start, to: window.count) else { return nil }
-                        var id = record.id, digest = record.digest
-                        ids.append(id.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
-                        digests.append(digest.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
-                        if record.revokedAt == nil {
-                            guard names.insert(UInt64(bitPattern: Int64(record.name.hashValue))) else { return nil }
-                        }
-                        scanner.p = end
-                        created = record.createdAt
+        var layout = CanonicalLayout.steps(version: version)
+        var fields = CheckedRecord()
+        return try layout.withUnsafeMutableBufferPointer { layout in
+            while true {
+                try window.ensure(pos, longestRecord)
+                let base = UnsafePointer(window.buffer)
+                var scanner = CanonicalScanner(base: base, end: window.count, p: pos - window.start)
+                let created: Timestamp
+                var general = false
+                if scanner.check(UnsafeBufferPointer(layout), into: &fields) {
+                    // The reader's checks across records, on hashes; an equal hash is a doubt.
+                    ids.append(ByteHash.of(base + fields.id.lowerBound, fields.id.count))
+                    digests.append(ByteHash.of(base + fields.digest, 64))
+                    if fields.inUse {
+                        let text = String(
+                            decoding: UnsafeBufferPointer(start: base + fields.name.lowerBound, count: fields.name.count), as: UTF8.self)
+                        guard names.insert(UInt64(bitPattern: Int64(text.hashValue))) else { return nil }
                     }
-                    if created < latest { ordered = false }
-                    latest = max(latest, created)
-                    offsets.append(UInt32(pos))
-                    let next = window.start + scanner.p
-                    let left = window.end - next
-                    let after = base + scanner.p
-                    if left >= 2 && after[0] == 0x2C && after[1] == 0x0A {
-                        pos = next + 2
-                        continue
+                    guard let t = RFC3339.parseCanonical(base + fields.createdAt) else { return nil }
+                    created = t
+                } else {
+                    // Not in the exact layout (escapes, other characters): the general reader.
+                    guard let (record, end) = generalRecord(base, from: pos - window.start, to: window.count) else { return nil }
+                    var id = record.id, digest = record.digest
+                    ids.append(id.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
+                    digests.append(digest.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
+                    if record.revokedAt == nil {
+                        guard names.insert(UInt64(bitPattern: Int64(record.name.hashValue))) else { return nil }
                     }
-                    guard next + 4 == size, left == 4, memcmp(after, "\n]}\n", 4) == 0 else { return nil }
-                    // Unique ids and digests: a hash seen twice is a doubt.
-                    guard !RepeatCheck.anyRepeated(&ids), !RepeatCheck.anyRepeated(&digests) else { return nil }
-                    return Checked(version: version, offsets: offsets, recordsEnd: next, ordered: ordered)
+                    scanner.p = end
+                    created = record.createdAt
+                    general = true
                 }
+                if created < latest { ordered = false }
+                latest = max(latest, created)
+                offsets.append(UInt32(pos) | (general ? Checked.generalMark : 0))
+                let next = window.start + scanner.p
+                let left = window.end - next
+                let after = base + scanner.p
+                if left >= 2 && after[0] == 0x2C && after[1] == 0x0A {
+                    pos = next + 2
+                    continue
+                }
+                guard next + 4 == size, left == 4, memcmp(after, "\n]}\n", 4) == 0 else { return nil }
+                // Unique ids and digests: a hash seen twice is a doubt.
+                guard !RepeatCheck.anyRepeated(&ids), !RepeatCheck.anyRepeated(&digests) else { return nil }
+                return Checked(version: version, offsets: offsets, recordsEnd: next, ordered: ordered)
             }
         }
     }
@@ -273,7 +280,7 @@ enum ListStream {
         try values.withUnsafeMutableBufferPointer { values in
             try RecordSchema.steps.withUnsafeBufferPointer { steps in
                 for i in checked.offsets.indices {
-                    let from = Int(checked.offsets[i]), to = checked.end(of: i)
+                    let from = checked.start(of: i), to = checked.end(of: i)
                     try window.ensure(from, to - from)
                     var scanner = CanonicalScanner(base: window.buffer, end: to - window.start, p: from - window.start)
                     if scanner.record(into: values, steps: steps, version: checked.version), case .time(let t) = values[RecordSpan.createdAtSlot] {
@@ -306,41 +313,37 @@ enum ListStream {
         let writer = RecordWriter(version: checked.version, now: inv.now, usage: usage)
         out.append("[")
         var first = true
-        var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: RecordSchema.stored.count)
         let count = checked.offsets.count
-        try values.withUnsafeMutableBufferPointer { values in
-            try RecordSchema.steps.withUnsafeBufferPointer { steps in
-                for k in 0..<count {
-                    let i = order.map { Int($0[k]) } ?? count - 1 - k
-                    let from = Int(checked.offsets[i]), to = checked.end(of: i)
-                    if from < window.start || to > window.end {
-                        // Backwards in windows when the file is in time order; else just the record.
-                        let low = order == nil ? max(0, to - window.capacity) : from
-                        try window.load(min(low, from), to)
-                    }
-                    let base = UnsafePointer(window.buffer)
-                    var scanner = CanonicalScanner(base: base, end: to - window.start, p: from - window.start)
-                    if scanner.record(into: values, steps: steps, version: checked.version) {
-                        guard scanner.p == to - window.start else { throw changed(window.file) }
-                        guard
-                            writer.write(
-                                base: base, start: from - window.start, values: UnsafeBufferPointer(values), steps: steps, filter: filter,
-                                to: &out, comma: !first)
-                        else { continue }
-                    } else {
-                        // A record the general reader took: built, and printed as every record is.
-                        guard let (record, end) = generalRecord(base, from: from - window.start, to: to - window.start), end == to - window.start
-                        else { throw changed(window.file) }
-                        guard filter.keeps(record) != nil else { continue }
-                        var w = JSONWriter(capacity: 512)
-                        if !first { w.raw(",") }
-                        inv.writeRecord(record, to: &w)
-                        out.reserve(w.bytes.count)
-                        out.append(w.bytes)
-                    }
-                    first = false
-                    if out.count >= flushSize { try out.flush(inv) }
+        try RecordSchema.steps.withUnsafeBufferPointer { steps in
+            for k in 0..<count {
+                let i = order.map { Int($0[k]) } ?? count - 1 - k
+                let from = checked.start(of: i), to = checked.end(of: i)
+                if from < window.start || to > window.end {
+                    // Backwards in windows when the file is in time order; else just the record.
+                    let low = order == nil ? max(0, to - window.capacity) : from
+                    try window.load(min(low, from), to)
                 }
+                let base = UnsafePointer(window.buffer)
+                if !checked.isGeneral(i) {
+                    guard
+                        let written = writer.write(
+                            base: base, start: from - window.start, end: to - window.start, steps: steps, filter: filter, to: &out,
+                            comma: !first)
+                    else { throw changed(window.file) }
+                    guard written else { continue }
+                } else {
+                    // A record the general reader took: built, and printed as every record is.
+                    guard let (record, end) = generalRecord(base, from: from - window.start, to: to - window.start), end == to - window.start
+                    else { throw changed(window.file) }
+                    guard filter.keeps(record) != nil else { continue }
+                    var w = JSONWriter(capacity: 512)
+                    if !first { w.raw(",") }
+                    inv.writeRecord(record, to: &w)
+                    out.reserve(w.bytes.count)
+                    out.append(w.bytes)
+                }
+                first = false
+                if out.count >= flushSize { try out.flush(inv) }
             }
         }
         out.append("]\n")
@@ -462,6 +465,7 @@ enum ListStream {
         let expiresSlot = RecordSchema.stored.firstIndex(of: .expiresAt)!
         let revokedSlot = RecordSchema.revokedAtSlot
         let lastUsedSlot = RecordSchema.stored.firstIndex(of: .lastUsedAt)!
+        let permissionsSlot = RecordSchema.stored.firstIndex(of: .permissions)!
 
         init(version: Int, now: Timestamp, usage: [UsageFile.Prefix: Timestamp]) {
             self.version = version
@@ -470,36 +474,56 @@ enum ListStream {
             hasUsage = !usage.isEmpty
         }
 
-        @inline(__always) static func time(_ v: KeystoreCodec.Decoder.FieldValue) -> Timestamp? {
-            if case .time(let t) = v { return t }
-            return nil
-        }
-
-        /// Writes the record (`,` first when `comma`) if the filter keeps it; false if not.
+        /// Writes the record in `base[start..<end]`, which the check pass took through the
+        /// fast scanner (`,` first when `comma`), if the filter keeps it: true if written,
+        /// false if not kept, nil if its bytes are no longer in that layout.
+        ///
+        /// The record was checked, so its values are only located here: each field is
+        /// its literal, then null, a string without escapes (ending at the next quote),
+        /// a time (22 bytes), an environment (6) or a permission list (ending at `]`).
+        /// Only the times the status needs are parsed.
         func write(
-            base: UnsafePointer<UInt8>, start: Int, values: UnsafeBufferPointer<KeystoreCodec.Decoder.FieldValue>,
-            steps: UnsafeBufferPointer<FieldStep>, filter: ListFilter, to out: inout OutputBuffer, comma: Bool
-        ) -> Bool {
-            let expiresAt = Self.time(values[expiresSlot]), revokedAt = Self.time(values[revokedSlot])
-            guard let status = filter.keeps(ListFilter.times(expiresAt: expiresAt, revokedAt: revokedAt)) else { return false }
-            // Where each stored value lies: [valueStart[i], valueEnd[i]).
-            return withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * steps.count) { bounds in
+            base: UnsafePointer<UInt8>, start: Int, end: Int, steps: UnsafeBufferPointer<FieldStep>, filter: ListFilter,
+            to out: inout OutputBuffer, comma: Bool
+        ) -> Bool? {
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * steps.count) { bounds -> Bool? in
+                // Where each stored value lies: [bounds[2i], bounds[2i + 1]).
                 var q = start
                 for i in 0..<steps.count {
-                    q += steps[i].literal.count
-                    bounds[2 * i] = q
-                    switch values[i] {
-                    case .absent: q -= steps[i].literal.count  // not in a record of this format
-                    case .null: q += 4
-                    case .string(let t): q = t.range.upperBound + 1
-                    case .time: q += 22
-                    case .environment: q += 6
-                    case .permissions:
-                        while base[q] != 0x5D { q += 1 }
-                        q += 1
+                    let step = steps[i]
+                    guard step.since <= version else {
+                        bounds[2 * i] = -1
+                        continue
                     }
+                    let n = step.literal.count
+                    guard q + n < end, base[q] == step.literal[0], base[q + n - 1] == 0x3A else { return nil }
+                    q += n
+                    bounds[2 * i] = q
+                    if base[q] == 0x6E {
+                        q += 4  // null
+                    } else {
+                        switch step.kind {
+                        case .time: q += 22
+                        case .environment: q += 6
+                        case .permissions:
+                            guard let close = memchr(base + q, 0x5D, end - q) else { return nil }
+                            q = UnsafeRawPointer(close) - UnsafeRawPointer(base) + 1
+                        default:
+                            guard base[q] == 0x22, let close = memchr(base + q + 1, 0x22, end - q - 1) else { return nil }
+                            q = UnsafeRawPointer(close) - UnsafeRawPointer(base) + 1
+                        }
+                    }
+                    guard q < end else { return nil }
                     bounds[2 * i + 1] = q
                 }
+                guard q + 1 == end, base[q] == 0x7D else { return nil }
+                @inline(__always) func time(_ slot: Int) -> Timestamp?? {
+                    let from = bounds[2 * slot]
+                    if base[from] == 0x6E { return .some(nil) }
+                    return RFC3339.parseCanonical(base + from + 1).map { .some($0) }
+                }
+                guard let expiresAt = time(expiresSlot), let revokedAt = time(revokedSlot) else { return nil }
+                guard let status = filter.keeps(ListFilter.times(expiresAt: expiresAt, revokedAt: revokedAt)) else { return false }
                 if comma { out.append(",") }
                 out.append("{")
                 for m in members {
@@ -509,32 +533,56 @@ enum ListStream {
                         out.append(statuses[Self.statusIndex(status)])
                         continue
                     }
-                    guard m.since <= version else {
-                        out.append("null")
+                    let from = bounds[2 * slot]
+                    guard from >= 0 else {
+                        out.append("null")  // a field this record's format does not have
                         continue
                     }
-                    let from = bounds[2 * slot], to = bounds[2 * slot + 1]
-                    switch values[slot] {
-                    case .permissions(let set):
-                        out.append(permissions[Int(set.rawValue & 15)])
-                    case .time(let t):
-                        var shown = t
-                        if slot == lastUsedSlot, let merged = lastUsed(own: t, base: base, values: values) { shown = merged }
-                        // A stored leap second (:60) is read as :59, and printed so.
-                        if shown != t || base[from + 18] == 0x36 { appendTime(shown, to: &out) } else { out.append(base + from, to - from) }
-                    case .null:
-                        if slot == lastUsedSlot, let merged = lastUsed(own: nil, base: base, values: values) {
-                            appendTime(merged, to: &out)
-                        } else {
-                            out.append("null")
-                        }
-                    default:
+                    let to = bounds[2 * slot + 1]
+                    if slot == permissionsSlot {
+                        out.append(permissions[Int(Self.permissions(base, from, to).rawValue & 15)])
+                    } else if slot == lastUsedSlot, hasUsage, let stamped = stamp(base, digest: bounds[2 * digestSlot] + 1) {
+                        let own = base[from] == 0x6E ? nil : RFC3339.parseCanonical(base + from + 1)
+                        if let own, own >= stamped { copyTime(base, from, to, to: &out) } else { appendTime(stamped, to: &out) }
+                    } else if steps[slot].kind == .time {
+                        copyTime(base, from, to, to: &out)
+                    } else {
                         out.append(base + from, to - from)
                     }
                 }
                 out.append("}")
                 return true
             }
+        }
+
+        /// A stored time as --json prints it: its bytes, but a leap second (:60) is read
+        /// as :59 and printed so.
+        @inline(__always) func copyTime(_ base: UnsafePointer<UInt8>, _ from: Int, _ to: Int, to out: inout OutputBuffer) {
+            if base[from] != 0x6E && base[from + 18] == 0x36, let t = RFC3339.parseCanonical(base + from + 1) {
+                appendTime(t, to: &out)
+            } else {
+                out.append(base + from, to - from)
+            }
+        }
+
+        /// The set in a checked permission list: each item told by its first letters.
+        @inline(__always) static func permissions(_ base: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Permissions {
+            var set = Permissions()
+            var q = from + 1
+            while q < to {
+                if base[q] == 0x22 {
+                    switch base[q + 1] {
+                    case 0x72: set.insert(.read)
+                    case 0x61: set.insert(.admin)
+                    default: set.insert(base[q + 2] == 0x72 ? .write : .webhook)
+                    }
+                    guard let close = memchr(base + q + 1, 0x22, to - q - 1) else { break }
+                    q = UnsafeRawPointer(close) - UnsafeRawPointer(base) + 1
+                } else {
+                    q += 1
+                }
+            }
+            return set
         }
 
         @inline(__always) static func statusIndex(_ s: KeyStatus) -> Int {
@@ -546,16 +594,10 @@ enum ListStream {
             }
         }
 
-        /// The usage file's stamp for this record when it is newer than `own`.
-        @inline(__always) func lastUsed(own: Timestamp?, base: UnsafePointer<UInt8>, values: UnsafeBufferPointer<KeystoreCodec.Decoder.FieldValue>)
-            -> Timestamp?
-        {
-            guard hasUsage, case .string(let digest) = values[digestSlot],
-                let prefix = UsageFile.Prefix(hex: UnsafeBufferPointer(start: base + digest.range.lowerBound, count: digest.range.count)),
-                let stamped = usage[prefix]
-            else { return nil }
-            guard let own else { return stamped }
-            return stamped > own ? stamped : nil
+        /// The usage file's newest stamp for the key whose digest starts at `digest`.
+        @inline(__always) func stamp(_ base: UnsafePointer<UInt8>, digest: Int) -> Timestamp? {
+            guard let prefix = UsageFile.Prefix(hex: UnsafeBufferPointer(start: base + digest, count: 64)) else { return nil }
+            return usage[prefix]
         }
 
         func appendTime(_ t: Timestamp, to out: inout OutputBuffer) {
