@@ -11,8 +11,8 @@
 //   exactly where it starts, after a `,\n` the check itself read: each record is then
 //   the one a reader going from the first record would find there.
 // - Ids and digests are unique, and a name belongs to at most one key in use, as
-//   across the whole array, after the chunks (sorted hashes, each equal pair compared
-//   byte for byte; names compared as the general reader compares them).
+//   across the whole array, after the chunks (hashes in cache-sized hash sets, each
+//   equal pair compared byte for byte; names compared as the general reader compares them).
 // - Anything else — a record neither reader takes, a separator other than `,\n`, a
 //   duplicate, an array not laid out one record a line — and the caller reads the
 //   whole array again with the serial reader, whose fault (the first by offset, with
@@ -288,53 +288,60 @@ enum KeystoreCheck {
         return merged
     }
 
-    /// Whether two of `keys` (hash high, offset low 30 bits) with equal hashes are the
-    /// same according to `same`. Buckets by the hash's top bits, then sorts each bucket.
+    /// Whether two of `keys` (a content hash in the high 34 bits, an offset in the low 30)
+    /// have equal hashes and are the same according to `same`. The keys are first split
+    /// by their top bits into parts small enough that a part's hash set stays in the
+    /// cache; then each part goes through an open-addressing set of its own.
     static func hasDuplicate(_ keys: [UInt64], same: (Int, Int) -> Bool) -> Bool {
         let n = keys.count
         guard n > 1 else { return false }
-        var bits = 1
-        while bits < 22 && (1 << bits) < n / 4 { bits += 1 }
-        let shift = UInt64(64 - bits)
-        var cursor = [Int32](repeating: 0, count: (1 << bits) + 1)
-        for k in keys { cursor[Int(k >> shift) + 1] += 1 }
-        for b in 0..<(1 << bits) { cursor[b + 1] += cursor[b] }
-        let bounds = cursor
-        var sorted = [UInt64](repeating: 0, count: n)
-        sorted.withUnsafeMutableBufferPointer { out in
-            cursor.withUnsafeMutableBufferPointer { cursor in
+        var partBits = 0
+        while partBits < 12 && n >> partBits > 4096 { partBits += 1 }
+        let parts = 1 << partBits
+        let top = UInt64(64 - partBits)
+        var bounds = [Int](repeating: 0, count: parts + 1)
+        if partBits > 0 { for k in keys { bounds[Int(k >> top) + 1] += 1 } } else { bounds[1] = n }
+        for i in 0..<parts { bounds[i + 1] += bounds[i] }
+        let scattered: [UInt64]
+        if partBits > 0 {
+            var cursor = bounds
+            scattered = [UInt64](unsafeUninitializedCapacity: n) { out, count in
                 for k in keys {
-                    let b = Int(k >> shift)
-                    out[Int(cursor[b])] = k
-                    cursor[b] += 1
+                    let p = Int(k >> top)
+                    (out.baseAddress! + cursor[p]).initialize(to: k)
+                    cursor[p] += 1
                 }
+                count = n
             }
+        } else {
+            scattered = keys
         }
-        let mask: UInt64 = ~0 << 30
-        return sorted.withUnsafeMutableBufferPointer { s in
-            for b in 0..<(1 << bits) {
-                let lo = Int(bounds[b]), hi = Int(bounds[b + 1])
-                guard hi - lo > 1 else { continue }
-                // Insertion sort: a bucket holds a few keys.
-                for i in (lo + 1)..<hi {
-                    let k = s[i]
-                    var j = i
-                    while j > lo && s[j - 1] > k {
-                        s[j] = s[j - 1]
-                        j -= 1
+        let hashBits: UInt64 = ~0 << 30
+        var largest = 0
+        for i in 0..<parts { largest = max(largest, bounds[i + 1] - bounds[i]) }
+        var size = 16
+        while size < 2 * largest { size <<= 1 }
+        var table = [UInt64](repeating: 0, count: size)
+        return scattered.withUnsafeBufferPointer { keys in
+            table.withUnsafeMutableBufferPointer { table in
+                for part in 0..<parts {
+                    let lo = bounds[part], hi = bounds[part + 1]
+                    guard hi - lo > 1 else { continue }
+                    var mask = 15
+                    while mask + 1 < 2 * (hi - lo) { mask = mask << 1 | 1 }
+                    for i in 0...mask { table[i] = 0 }
+                    for k in keys[lo..<hi] {
+                        // Offsets are never 0 (a keystore starts with '{'), so 0 is an empty slot.
+                        var i = Int(truncatingIfNeeded: k >> 30) & mask
+                        while table[i] != 0 {
+                            if table[i] & hashBits == k & hashBits && same(Int(table[i] & ~hashBits), Int(k & ~hashBits)) { return true }
+                            i = (i + 1) & mask
+                        }
+                        table[i] = k
                     }
-                    s[j] = k
                 }
-                for i in (lo + 1)..<hi where s[i] & mask == s[i - 1] & mask {
-                    // Every key with this hash against every other (a collision run is short).
-                    var j = i - 1
-                    while j >= lo && s[j] & mask == s[i] & mask {
-                        if same(Int(s[i] & ~mask), Int(s[j] & ~mask)) { return true }
-                        j -= 1
-                    }
-                }
+                return false
             }
-            return false
         }
     }
 
