@@ -145,162 +145,188 @@ public enum CommandTable {
 
     public static var globalOptions: [OptionSpec] { globalOptionTable.map(\.spec) }
 
-    public static let commands: [CommandSpec] = [
-        .make(
-            .`init`, InitOptions.self, summary: "create an empty keystore",
-            discussion: "Creates the keystore file (mode 0600) and its directory (mode 0700). Fails with KEYSTORE_EXISTS if there is one already.",
-            options: [
-                .value("prefix", \.prefix, .string("P"), help: "key prefix, 2-10 lowercase letters or digits (default: ak)"),
-                .value(
-                    "max-keys", \.maxKeys, .integer("N", in: Keystore.maxKeysRange),
-                    help: "most keys that are not revoked, 1-100000 (default: 10)"),
-            ],
-            run: InitCommand.run),
-        .make(
-            .create, CreateOptions.self, summary: "make a key and print it once",
-            discussion: "Prints the new key on stdout; it is never shown again. Creates the keystore if there is none.",
-            arguments: [.required("NAME", .name, \.name, .string("NAME"), help: "a name for the key, 1-100 characters, unique among keys in use")],
-            options: [
-                .list(
-                    "permissions", \.permissions, help: "comma-separated permissions: read, write, admin, webhook (default: read; admin implies all)"),
-                .value("env", \.environment, .choice("ENV", KeyEnvironment.self), help: "environment: live (default) or test"),
-                .value("expires-in", \.expiresIn, .duration(), help: expiresInHelp),
-                .value("expires-at", \.expiresAt, .time, help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
-                .value("description", \.description, .string("TEXT"), help: "what the key is for, up to 500 characters (not unique)"),
-                .value("format", \.format, .choice("FORMAT", APIKey.Format.self), help: formatHelp),
-            ],
-            forms: [
-                [
-                    .argument(\.name), .option(\.permissions), .option(\.environment), .either([\.expiresIn, \.expiresAt]), .option(\.description),
-                    .option(\.format),
-                ]
-            ],
-            run: CreateCommand.run),
-        .make(
-            .list, ListOptions.self, summary: "list keys, newest first",
-            discussion: "Never shows a secret: only the hint (prefix, environment and last four characters).",
-            options: [
-                .list(
-                    "status", \.statuses, metavar: "STATUS",
-                    help: "only keys with this status: active, expired, retiring, revoked (comma-separated)"),
-                .value(
-                    "expiring-within", \.expiringWithin, .duration(minimum: 0),
-                    help: "only keys that are not revoked and expire within DURATION"),
-                .flag("all", \.all, help: "also revoked keys (left out unless --all or --status asks for them)"),
-            ],
-            run: ListCommand.run),
-        .make(
-            .show, ShowOptions.self, summary: "show one key's record",
-            discussion: "KEY is a key's id or name.",
-            arguments: [.required("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
-            run: ShowCommand.run),
-        .make(
-            .revoke, RevokeOptions.self, summary: "revoke keys, all or nothing",
-            discussion: "Revokes every key named, or none of them. The last key that is not revoked cannot be revoked (LAST_KEY).",
-            arguments: [.repeated("KEY", .key, \.keys, .string("KEY"), help: "a key's id or name")],
-            run: RevokeCommand.run),
-        .make(
-            .rotate, RotateOptions.self, summary: "replace a key with a new one",
-            discussion:
-                "The new key keeps the name, environment and permissions and prints once. Without --grace the old key is revoked at once; with it, the old key is retiring and still verifies until the grace ends (at most 7d). With --expiring-within, rotates every active or expired key that expires within DURATION.",
-            arguments: [.optional("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
-            options: [
-                .value("grace", \.grace, .duration(maximum: RotateCommand.maximumGrace), help: "keep the old key valid for DURATION (at most 7d)"),
-                .value("expires-in", \.expiresIn, .duration(), help: expiresInHelp),
-                .value(
-                    "expiring-within", \.expiringWithin, .duration(minimum: 0),
-                    help: "rotate every active or expired key that expires within DURATION"),
-                .value("format", \.format, .choice("FORMAT", APIKey.Format.self), help: formatHelp),
-            ],
-            forms: [
-                [.required(\.key), .option(\.grace), .option(\.expiresIn), .option(\.format)],
-                [.required(\.expiringWithin), .option(\.grace), .option(\.expiresIn), .option(\.format)],
-            ],
-            run: RotateCommand.run),
-        .make(
-            .update, UpdateOptions.self, summary: "change a key in place, keeping its secret",
-            discussion:
-                "Changes a key's name, description, permissions or expiry; its secret and id stay. A revoked or retiring key cannot be updated (KEY_REVOKED). An empty --description clears it. An update that changes nothing is refused and writes nothing.",
-            arguments: [.required("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
-            options: [
-                .value("name", \.name, .string("NAME"), help: "a new name, 1-100 characters, unique among keys in use"),
-                .value("description", \.description, .string("TEXT"), help: "a new description, up to 500 characters; '' clears it"),
-                .list("permissions", \.permissions, help: "the new permissions, comma-separated: read, write, admin, webhook"),
-                .value("expires-in", \.expiresIn, .duration(), help: "expire DURATION from now, e.g. 90d"),
-                .value("expires-at", \.expiresAt, .time, help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
-                .flag("no-expiry", \.noExpiry, help: "never expire"),
-            ],
-            forms: [
-                [
-                    .argument(\.key), .option(\.name), .option(\.description), .option(\.permissions),
-                    .either([\.expiresIn, \.expiresAt, \.noExpiry]),
-                ]
-            ],
-            run: UpdateCommand.run),
-        .make(
-            .config, ConfigOptions.self, summary: "show the keystore's settings, or change its key limit",
-            discussion:
-                "Without options, prints the keystore's path, format version, prefix, key limit (max_keys), keys in use and records; reading never writes. --max-keys changes the limit, refused below the number of keys in use (KEY_LIMIT_REACHED). The prefix never changes: every key carries it.",
-            options: [
-                .value("max-keys", \.maxKeys, .integer("N", in: Keystore.maxKeysRange), help: "a new key limit, 1-100000, at least the keys in use")
-            ],
-            run: ConfigCommand.run),
-        .make(
-            .prune, PruneOptions.self, summary: "remove the records of keys revoked long ago",
-            discussion:
-                "Removes, in one write, the records of keys revoked DURATION ago or earlier (a retiring key never). Their history stays in the audit log ('keyctl log KEY_ID'); verify answers such a key INVALID_API_KEY. Prints the removed records. --dry-run prints them and changes nothing.",
-            options: [
-                .value(
-                    "revoked-before", \.revokedBefore, .duration(minimum: 0),
-                    help: "remove keys revoked at least DURATION ago, e.g. 90d (0s: every revoked key)"),
-                .flag("dry-run", \.dryRun, help: "print what would be removed; change nothing"),
-            ],
-            forms: [[.required(\.revokedBefore), .option(\.dryRun)]],
-            run: PruneCommand.run),
-        .make(
-            .log, LogOptions.self, summary: "show the audit log, or verify its chain",
-            discussion:
-                "Every change to the keystore has one entry in PATH.log: who (uid, user, $KEYCTL_ACTOR), when, the command, and each changed field's old and new value; never a secret. Oldest first. --verify checks every entry's hash chain against the head the keystore records and prints the last entry's hash; keep it elsewhere to detect a rewrite of the whole log.",
-            arguments: [
-                .optional("KEY", .key, \.key, .string("KEY"), help: "only entries about this key (id or name; a pruned key by its id)")
-            ],
-            options: [
-                .value("since", \.since, .duration(), help: "only entries from the last DURATION"),
-                .flag("verify", \.verify, help: "check the whole chain; exit 0 and print the last hash, or 65 LOG_CORRUPT"),
-            ],
-            forms: [[.argument(\.key), .option(\.since)], [.required(\.verify)]],
-            run: LogCommand.run),
-        .make(
-            .verify, VerifyOptions.self, summary: "check a key; the exit status tells the answer",
-            discussion:
-                "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. The key may also come as any header 'create --format' prints. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden. --batch answers every line of standard input with a line of JSON and exits 0 at its end.",
-            arguments: [.optional("KEY", .apiKey, \.key, .string("KEY"), help: "the API key (prefer standard input or --from-env)")],
-            options: [
-                .value("from-env", \.fromEnv, .string("VAR"), help: "read the key from the environment variable VAR"),
-                .list(
-                    "require", \.require, metavar: "PERMISSION",
-                    help: "fail with FORBIDDEN unless the key has this permission (admin implies all)"),
-                .flag("no-stamp", \.noStamp, help: "do not record this check as a use of the key (last_used_at)"),
-                .flag("batch", \.batch, help: "answer each line of standard input with one line of JSON"),
-            ],
-            run: VerifyCommand.run),
-        .make(
-            .completions, CompletionsOptions.self, summary: "print a shell completion script",
-            discussion: "Prints the same text as the files in completions/.",
-            arguments: [.required("SHELL", .shell, \.shell, .choice("SHELL", Shell.self), help: "bash, zsh or fish")],
-            run: CompletionsCommand.run),
-        .make(
-            .help, HelpOptions.self, summary: "show help for keyctl or a command",
-            discussion: "Same as --help.",
-            arguments: [.optional("COMMAND", .command, \.command, .choice("COMMAND", CommandName.self), help: "a command name")],
-            run: HelpCommand.run),
-    ]
+    /// Every command, in order. A single command is made alone (`command(named:)`): making
+    /// an entry instantiates its options' key paths, most of keyctl's start-up when all are made.
+    public static let commands: [CommandSpec] = CommandName.allCases.map(spec)
+
+    static func spec(_ name: CommandName) -> CommandSpec {
+        switch name {
+        case .`init`:
+            .make(
+                .`init`, InitOptions.self, summary: "create an empty keystore",
+                discussion:
+                    "Creates the keystore file (mode 0600) and its directory (mode 0700). Fails with KEYSTORE_EXISTS if there is one already.",
+                options: [
+                    .value("prefix", \.prefix, .string("P"), help: "key prefix, 2-10 lowercase letters or digits (default: ak)"),
+                    .value(
+                        "max-keys", \.maxKeys, .integer("N", in: Keystore.maxKeysRange),
+                        help: "most keys that are not revoked, 1-100000 (default: 10)"),
+                ],
+                run: InitCommand.run)
+        case .create:
+            .make(
+                .create, CreateOptions.self, summary: "make a key and print it once",
+                discussion: "Prints the new key on stdout; it is never shown again. Creates the keystore if there is none.",
+                arguments: [
+                    .required("NAME", .name, \.name, .string("NAME"), help: "a name for the key, 1-100 characters, unique among keys in use")
+                ],
+                options: [
+                    .list(
+                        "permissions", \.permissions,
+                        help: "comma-separated permissions: read, write, admin, webhook (default: read; admin implies all)"),
+                    .value("env", \.environment, .choice("ENV", KeyEnvironment.self), help: "environment: live (default) or test"),
+                    .value("expires-in", \.expiresIn, .duration(), help: expiresInHelp),
+                    .value("expires-at", \.expiresAt, .time, help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
+                    .value("description", \.description, .string("TEXT"), help: "what the key is for, up to 500 characters (not unique)"),
+                    .value("format", \.format, .choice("FORMAT", APIKey.Format.self), help: formatHelp),
+                ],
+                forms: [
+                    [
+                        .argument(\.name), .option(\.permissions), .option(\.environment), .either([\.expiresIn, \.expiresAt]),
+                        .option(\.description),
+                        .option(\.format),
+                    ]
+                ],
+                run: CreateCommand.run)
+        case .list:
+            .make(
+                .list, ListOptions.self, summary: "list keys, newest first",
+                discussion: "Never shows a secret: only the hint (prefix, environment and last four characters).",
+                options: [
+                    .list(
+                        "status", \.statuses, metavar: "STATUS",
+                        help: "only keys with this status: active, expired, retiring, revoked (comma-separated)"),
+                    .value(
+                        "expiring-within", \.expiringWithin, .duration(minimum: 0),
+                        help: "only keys that are not revoked and expire within DURATION"),
+                    .flag("all", \.all, help: "also revoked keys (left out unless --all or --status asks for them)"),
+                ],
+                run: ListCommand.run)
+        case .show:
+            .make(
+                .show, ShowOptions.self, summary: "show one key's record",
+                discussion: "KEY is a key's id or name.",
+                arguments: [.required("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
+                run: ShowCommand.run)
+        case .revoke:
+            .make(
+                .revoke, RevokeOptions.self, summary: "revoke keys, all or nothing",
+                discussion: "Revokes every key named, or none of them. The last key that is not revoked cannot be revoked (LAST_KEY).",
+                arguments: [.repeated("KEY", .key, \.keys, .string("KEY"), help: "a key's id or name")],
+                run: RevokeCommand.run)
+        case .rotate:
+            .make(
+                .rotate, RotateOptions.self, summary: "replace a key with a new one",
+                discussion:
+                    "The new key keeps the name, environment and permissions and prints once. Without --grace the old key is revoked at once; with it, the old key is retiring and still verifies until the grace ends (at most 7d). With --expiring-within, rotates every active or expired key that expires within DURATION.",
+                arguments: [.optional("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
+                options: [
+                    .value(
+                        "grace", \.grace, .duration(maximum: RotateCommand.maximumGrace), help: "keep the old key valid for DURATION (at most 7d)"),
+                    .value("expires-in", \.expiresIn, .duration(), help: expiresInHelp),
+                    .value(
+                        "expiring-within", \.expiringWithin, .duration(minimum: 0),
+                        help: "rotate every active or expired key that expires within DURATION"),
+                    .value("format", \.format, .choice("FORMAT", APIKey.Format.self), help: formatHelp),
+                ],
+                forms: [
+                    [.required(\.key), .option(\.grace), .option(\.expiresIn), .option(\.format)],
+                    [.required(\.expiringWithin), .option(\.grace), .option(\.expiresIn), .option(\.format)],
+                ],
+                run: RotateCommand.run)
+        case .update:
+            .make(
+                .update, UpdateOptions.self, summary: "change a key in place, keeping its secret",
+                discussion:
+                    "Changes a key's name, description, permissions or expiry; its secret and id stay. A revoked or retiring key cannot be updated (KEY_REVOKED). An empty --description clears it. An update that changes nothing is refused and writes nothing.",
+                arguments: [.required("KEY", .key, \.key, .string("KEY"), help: "the key's id or name")],
+                options: [
+                    .value("name", \.name, .string("NAME"), help: "a new name, 1-100 characters, unique among keys in use"),
+                    .value("description", \.description, .string("TEXT"), help: "a new description, up to 500 characters; '' clears it"),
+                    .list("permissions", \.permissions, help: "the new permissions, comma-separated: read, write, admin, webhook"),
+                    .value("expires-in", \.expiresIn, .duration(), help: "expire DURATION from now, e.g. 90d"),
+                    .value("expires-at", \.expiresAt, .time, help: "expire at TIME, RFC 3339 (2027-01-01T00:00:00Z)"),
+                    .flag("no-expiry", \.noExpiry, help: "never expire"),
+                ],
+                forms: [
+                    [
+                        .argument(\.key), .option(\.name), .option(\.description), .option(\.permissions),
+                        .either([\.expiresIn, \.expiresAt, \.noExpiry]),
+                    ]
+                ],
+                run: UpdateCommand.run)
+        case .config:
+            .make(
+                .config, ConfigOptions.self, summary: "show the keystore's settings, or change its key limit",
+                discussion:
+                    "Without options, prints the keystore's path, format version, prefix, key limit (max_keys), keys in use and records; reading never writes. --max-keys changes the limit, refused below the number of keys in use (KEY_LIMIT_REACHED). The prefix never changes: every key carries it.",
+                options: [
+                    .value(
+                        "max-keys", \.maxKeys, .integer("N", in: Keystore.maxKeysRange), help: "a new key limit, 1-100000, at least the keys in use")
+                ],
+                run: ConfigCommand.run)
+        case .prune:
+            .make(
+                .prune, PruneOptions.self, summary: "remove the records of keys revoked long ago",
+                discussion:
+                    "Removes, in one write, the records of keys revoked DURATION ago or earlier (a retiring key never). Their history stays in the audit log ('keyctl log KEY_ID'); verify answers such a key INVALID_API_KEY. Prints the removed records. --dry-run prints them and changes nothing.",
+                options: [
+                    .value(
+                        "revoked-before", \.revokedBefore, .duration(minimum: 0),
+                        help: "remove keys revoked at least DURATION ago, e.g. 90d (0s: every revoked key)"),
+                    .flag("dry-run", \.dryRun, help: "print what would be removed; change nothing"),
+                ],
+                forms: [[.required(\.revokedBefore), .option(\.dryRun)]],
+                run: PruneCommand.run)
+        case .log:
+            .make(
+                .log, LogOptions.self, summary: "show the audit log, or verify its chain",
+                discussion:
+                    "Every change to the keystore has one entry in PATH.log: who (uid, user, $KEYCTL_ACTOR), when, the command, and each changed field's old and new value; never a secret. Oldest first. --verify checks every entry's hash chain against the head the keystore records and prints the last entry's hash; keep it elsewhere to detect a rewrite of the whole log.",
+                arguments: [
+                    .optional("KEY", .key, \.key, .string("KEY"), help: "only entries about this key (id or name; a pruned key by its id)")
+                ],
+                options: [
+                    .value("since", \.since, .duration(), help: "only entries from the last DURATION"),
+                    .flag("verify", \.verify, help: "check the whole chain; exit 0 and print the last hash, or 65 LOG_CORRUPT"),
+                ],
+                forms: [[.argument(\.key), .option(\.since)], [.required(\.verify)]],
+                run: LogCommand.run)
+        case .verify:
+            .make(
+                .verify, VerifyOptions.self, summary: "check a key; the exit status tells the answer",
+                discussion:
+                    "Reads the key from standard input (first line) when none is given, or from the variable named by --from-env: an argument shows up in ps. The key may also come as any header 'create --format' prints. Exits 0 valid, 1 invalid or missing, 2 expired, 3 revoked, 4 forbidden. --batch answers every line of standard input with a line of JSON and exits 0 at its end.",
+                arguments: [.optional("KEY", .apiKey, \.key, .string("KEY"), help: "the API key (prefer standard input or --from-env)")],
+                options: [
+                    .value("from-env", \.fromEnv, .string("VAR"), help: "read the key from the environment variable VAR"),
+                    .list(
+                        "require", \.require, metavar: "PERMISSION",
+                        help: "fail with FORBIDDEN unless the key has this permission (admin implies all)"),
+                    .flag("no-stamp", \.noStamp, help: "do not record this check as a use of the key (last_used_at)"),
+                    .flag("batch", \.batch, help: "answer each line of standard input with one line of JSON"),
+                ],
+                run: VerifyCommand.run)
+        case .completions:
+            .make(
+                .completions, CompletionsOptions.self, summary: "print a shell completion script",
+                discussion: "Prints the same text as the files in completions/.",
+                arguments: [.required("SHELL", .shell, \.shell, .choice("SHELL", Shell.self), help: "bash, zsh or fish")],
+                run: CompletionsCommand.run)
+        case .help:
+            .make(
+                .help, HelpOptions.self, summary: "show help for keyctl or a command",
+                discussion: "Same as --help.",
+                arguments: [.optional("COMMAND", .command, \.command, .choice("COMMAND", CommandName.self), help: "a command name")],
+                run: HelpCommand.run)
+        }
+    }
 
     static let expiresInHelp = "expire after DURATION, e.g. 90d or 1d12h"
     static let formatHelp = "print the key as raw (default), bearer, basic, x-api-key or env"
 
     public static func command(named name: String) -> CommandSpec? {
-        commands.first { $0.name.rawValue == name }
+        CommandName(rawValue: name).map(spec)
     }
 
     /// Environment variables keyctl reads, for help, the man page and its drift test.

@@ -124,9 +124,29 @@ struct StandardStreams: Equatable {
 public let maximumInputLine = 4096
 
 /// The first line of `fd` (without its line ending), at most `maximumInputLine` bytes;
-/// nil if there is nothing to read. Reads one byte at a time so nothing after the
-/// line is consumed from a shared pipe.
+/// nil if there is nothing to read. Nothing after the line is consumed: from a file,
+/// one read and the offset put back just past the line; from a pipe (which may be
+/// shared), one byte at a time.
 public func readFirstLine(_ fd: Int32, limit: Int = maximumInputLine) -> String? {
+    let start = lseek(fd, 0, SEEK_CUR)
+    if start >= 0 {
+        var block = [UInt8](repeating: 0, count: limit + 1)
+        var n = 0
+        while n < block.count {
+            let got = block.withUnsafeMutableBytes { read(fd, $0.baseAddress! + n, $0.count - n) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { break }
+            n += got
+        }
+        guard n > 0 else { return nil }
+        // As the byte-at-a-time loop: the newline is consumed, and so is nothing past `limit` bytes.
+        let newline = block[0..<min(n, limit)].firstIndex(of: 0x0a)
+        let length = newline ?? min(n, limit)
+        _ = lseek(fd, start + off_t(newline.map { $0 + 1 } ?? length), SEEK_SET)
+        var line = block[0..<length]
+        if line.last == 0x0d { line.removeLast() }
+        return String(decoding: line, as: UTF8.self)
+    }
     var line: [UInt8] = []
     var byte: UInt8 = 0
     var sawAnything = false

@@ -32,7 +32,8 @@ enum VerifyCommand {
         let stamping = !options.noStamp
         if options.batch { return try VerifyBatch.run(options, inv, required: required, stamping: stamping) }
         let text = try presentedText(options, inv)
-        let file = try inv.keystoreFile()
+        // A reader: no lock timeout, no audit author (whose user name lookup reads /etc/passwd).
+        let file = try Invocation.keystoreReader(option: inv.arguments.globals.keystore, context: inv.context)
         let answer = try judge(text, required: required, now: inv.now, inv: inv) { digest in
             let keystore = try file.lookup(digest: digest.map { Array($0.utf8) })
             return (keystore.prefix, keystore.keys.first)
