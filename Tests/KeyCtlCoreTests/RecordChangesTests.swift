@@ -73,6 +73,35 @@ import Testing
         }
     }
 
+    /// The same random changes made to a keystore as a write reads it (revoked records
+    /// kept as bytes, KeyRecords.swift) and to the same keystore fully built: the same
+    /// changes found, the same audit entry, the same spliced bytes.
+    @Test(arguments: [5, 6, 7] as [UInt64])
+    func recordsKeptAsBytesGiveTheSameAnswers(seed: UInt64) throws {
+        print("RecordChangesTests bytes seed \(seed)")
+        var rng = SplitMix(state: seed)
+        for round in 0..<100 {
+            let (before, _) = KeystoreIndexTests.keystore(seed: rng.next(), count: rng.below(3) == 0 ? rng.below(4) : 20 + rng.below(80))
+            let old = KeystoreCodec.encode(before)
+            let file = KeystoreBytes(copying: old)
+            let (lazy, ranges) = try KeystoreFile(path: "/nonexistent/keystore.json").decodeForChange(file)
+            #expect(lazy == before, "seed \(seed) round \(round)")
+            #expect(before.keys.count < 4 || lazy.keys.indices.contains { lazy.keys.isStored($0) }, "seed \(seed) round \(round)")
+            var copy = rng
+            let after = rng.below(10) == 0 ? before : Self.change(before, &rng)
+            let lazyAfter = copy.below(10) == 0 ? lazy : Self.change(lazy, &copy)
+            #expect(lazyAfter == after, "seed \(seed) round \(round)")
+            let changes = RecordChanges.between(lazy.keys, lazyAfter.keys)
+            #expect(changes == RecordChanges.between(before.keys, after.keys), "seed \(seed) round \(round)")
+            #expect(changes == RecordChanges.byID(lazy.keys, lazyAfter.keys), "seed \(seed) round \(round)")
+            let entry = AuditEntry.differences(from: lazy, to: lazyAfter, changes: changes)
+            #expect(entry.keys == Self.referenceDifferences(from: before, to: after), "seed \(seed) round \(round)")
+            let spliced = KeystoreSplice.make(lazyAfter, before: lazy, old: file.raw, ranges: ranges, changes: changes)
+                .map { s in s.withBuffers { $0.reduce(into: [UInt8]()) { $0 += $1 } } }
+            #expect(spliced == KeystoreCodec.encode(after), "seed \(seed) round \(round)")
+        }
+    }
+
     @Test func commandsShapesTakeTheWalkNotTheDictionary() {
         let (before, _) = KeystoreIndexTests.keystore(seed: 3, count: 50)
         var after = before

@@ -35,6 +35,9 @@ public struct SystemSeam {
     public var indexSettleTime: Double = 2
     /// Bytes `list` reads at a time (ListStream.swift); tests make it small.
     public var listWindowSize = 4 << 20
+    /// A write keeps revoked records as their bytes (KeyRecords.swift); off only in
+    /// the differential tests, whose reference write builds every record.
+    public var keepsRevokedAsBytes = true
     /// Called between the steps of a keystore write ("written", "synced", "renamed");
     /// a throw there is a failure of that step.
     public var faultInjection: ((String) throws -> Void)?

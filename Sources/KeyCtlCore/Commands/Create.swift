@@ -10,7 +10,7 @@ enum CreateCommand {
         let file = try inv.keystoreFile()
 
         let (_, record) = try file.update(initial: { Keystore() }) { keystore, _ -> (APIKey, KeyRecord) in
-            if keystore.keys.contains(where: { $0.isInUse && $0.name == name }) {
+            if keystore.indexInUse(named: name) != nil {
                 throw KeyCtlError(
                     .nameTaken, "a key named '\(name)' is already in use",
                     hint: "choose another name, or rotate that key: \(ShellQuoting.command("rotate", argument: name))")

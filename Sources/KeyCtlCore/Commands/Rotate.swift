@@ -28,7 +28,8 @@ enum RotateCommand {
                 return [try rotate(at: i, in: &keystore, grace: grace, expiresIn: expiresIn, inv: inv)]
             }
             let within = window ?? 0
-            let due = keystore.keys.indices.filter { i in
+            // Only an active or expired key is due: one in use (no stored record is).
+            let due = keystore.keys.inUseIndices().filter { i in
                 let record = keystore.keys[i]
                 return record.isDueForRotation(status: record.status(at: now), within: within, now: now)
             }

@@ -32,7 +32,7 @@ enum UpdateCommand {
             }
             var new = old
             if let name = options.name {
-                if keystore.keys.contains(where: { $0.isInUse && $0.name == name && $0.id != old.id }) {
+                if keystore.keys.inUseIndices().contains(where: { keystore.keys[$0].name == name && keystore.keys[$0].id != old.id }) {
                     throw KeyCtlError(
                         .nameTaken, "a key named '\(name)' is already in use", hint: "choose another name (see 'keyctl list')")
                 }

@@ -162,14 +162,15 @@ public struct Keystore: Equatable, Sendable {
     public var maxKeys: Int
     /// The audit log's head (AuditLog.swift): its last entry. Nil before the first entry.
     public var log: LogHead?
-    /// In creation order: the newest last.
-    public var keys: [KeyRecord]
+    /// In creation order: the newest last. A write keeps revoked records as their
+    /// bytes until something reads them (KeyRecords.swift).
+    public var keys: KeyRecords
 
     public init(prefix: String = Keystore.defaultPrefix, maxKeys: Int = Keystore.defaultMaxKeys, log: LogHead? = nil, keys: [KeyRecord] = []) {
         self.log = log
         self.prefix = prefix
         self.maxKeys = maxKeys
-        self.keys = keys
+        self.keys = KeyRecords(keys)
     }
 
     /// Everything but the records is the same (`==` without comparing every record).
@@ -183,13 +184,19 @@ public struct Keystore: Equatable, Sendable {
 
     /// Keys that count toward the limit and the last-key rule: not revoked, not retiring.
     public func inUseCount() -> Int {
-        keys.reduce(0) { $0 + ($1.isInUse ? 1 : 0) }
+        keys.inUseIndices().count
+    }
+
+    /// The key in use named `name`, if any (names are compared as Strings: canonically
+    /// equivalent spellings are one name).
+    public func indexInUse(named name: String) -> Int? {
+        keys.inUseIndices().first { keys[$0].name == name }
     }
 
     /// Resolves a KEY argument: an id first (any status), then the name of a key in use.
     public func index(of reference: String) -> Int? {
-        if reference.hasPrefix("key_"), let i = keys.firstIndex(where: { $0.id == reference }) { return i }
-        return keys.firstIndex { $0.isInUse && $0.name == reference }
+        if reference.hasPrefix("key_"), let i = keys.index(ofID: reference) { return i }
+        return indexInUse(named: reference)
     }
 }
 

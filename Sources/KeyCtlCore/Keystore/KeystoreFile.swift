@@ -441,11 +441,43 @@ public struct KeystoreFile {
         defer { close(fd) }
         // Mapped, as `load` maps it: only the owner can write the file, and keyctl
         // replaces it by rename, never truncates it. The new file's unchanged records
-        // are written from the mapping.
-        return try withContents(fd, size: Int(st.st_size)) { bytes in
-            let (keystore, ranges) = try decodeWithRanges(bytes)
-            return try change(keystore, old: (UnsafeRawBufferPointer(bytes), ranges), beside: beside(st), body, deliver: deliver)
+        // are written from the mapping, and the records kept as bytes (KeyRecords.swift)
+        // are read from it for as long as anything holds them.
+        let bytes = try contents(fd, size: Int(st.st_size))
+        return try withExtendedLifetime(bytes) {
+            let (keystore, ranges) = system.keepsRevokedAsBytes ? try decodeForChange(bytes) : try decodeWithRanges(bytes.buffer)
+            return try change(keystore, old: (bytes.raw, ranges), beside: beside(st), body, deliver: deliver)
         }
+    }
+
+    /// The file's bytes, mapped (or read if it cannot be mapped), for as long as they are held.
+    func contents(_ fd: Int32, size: Int) throws -> KeystoreBytes {
+        guard size > 0, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), map != MAP_FAILED else {
+            return KeystoreBytes(copying: try readAll(fd, sizeHint: size))
+        }
+        return KeystoreBytes(mapping: map, count: size)
+    }
+
+    /// Checks the whole keystore as `decodeWithRanges` does (the same verdict, the same
+    /// first fault) and reads it for a write: the full check builds no record
+    /// (KeystoreCodec.decodeSpans, KeystoreCheck.swift), then every record whose
+    /// revoked_at is set stays bytes in `file` and only the others are built
+    /// (KeyRecords.reading). An older format is read the old way, every record built:
+    /// its first write re-encodes it all.
+    func decodeForChange(_ file: KeystoreBytes) throws -> (Keystore, [Range<Int>]) {
+        let buffer = file.buffer
+        let (settings, spans): (Keystore, [RecordSpan])
+        do throws(KeystoreFault) {
+            (settings, spans) = try KeystoreCodec.decodeSpans(buffer)
+        } catch {
+            throw corrupt(error, in: buffer)
+        }
+        guard settings.version == Keystore.currentVersion else { return try decodeWithRanges(buffer) }
+        let ranges = spans.map { Int($0.offset)..<Int($0.offset + $0.length) }
+        guard let keys = KeyRecords.reading(ranges, in: file, version: settings.version) else { return try decodeWithRanges(buffer) }
+        var keystore = settings
+        keystore.keys = keys
+        return (keystore, ranges)
     }
 
     /// The rest of `update`: runs `body` on `keystore` (decoded from `old`, whose

@@ -121,7 +121,8 @@ struct KeystoreSplice {
 /// old ones in their order, some changed in place, some removed, some appended (what
 /// every command does); anything else (a reordering) goes through a dictionary by id.
 /// Either way the result is the same (pinned by RecordChangesTests against the
-/// dictionary's answer).
+/// dictionary's answer). The walk compares ids and records through KeyRecords, so a
+/// record a write kept as its bytes is never built here unless it changed.
 struct RecordChanges: Equatable {
     /// For each new record, the index of the old record with its id; -1 for a new one.
     var oldIndex: [Int32]
@@ -135,13 +136,13 @@ struct RecordChanges: Equatable {
     /// Nothing to write: the same records in the same order.
     var isEmpty: Bool { differing.isEmpty && removed.isEmpty && !reordered }
 
-    static func between(_ before: [KeyRecord], _ after: [KeyRecord]) -> RecordChanges {
+    static func between(_ before: KeyRecords, _ after: KeyRecords) -> RecordChanges {
         inOrder(before, after) ?? byID(before, after)
     }
 
     /// The walk in order: nil when the records are not the old ones in their order
     /// with some removed and some appended.
-    static func inOrder(_ before: [KeyRecord], _ after: [KeyRecord]) -> RecordChanges? {
+    static func inOrder(_ before: KeyRecords, _ after: KeyRecords) -> RecordChanges? {
         var changes = RecordChanges(oldIndex: [], differing: [], removed: [])
         changes.oldIndex.reserveCapacity(after.count)
         var k = 0
@@ -149,13 +150,12 @@ struct RecordChanges: Equatable {
         // Kept (maybe changed) records: each is the next old record with its id, after
         // any removed ones.
         while i < after.count {
-            let id = after[i].id
             var j = k
-            while j < before.count && before[j].id != id { j += 1 }
+            while j < before.count && !before.hasSameID(j, as: after, i) { j += 1 }
             guard j < before.count else { break }
             changes.removed.append(contentsOf: k..<j)
             changes.oldIndex.append(Int32(j))
-            if before[j] != after[i] { changes.differing.append(i) }
+            if !before.isSame(j, as: after, i) { changes.differing.append(i) }
             k = j + 1
             i += 1
         }
@@ -166,29 +166,29 @@ struct RecordChanges: Equatable {
         for n in i..<after.count {
             changes.oldIndex.append(-1)
             changes.differing.append(n)
-            appended.insert(after[n].id)
+            appended.insert(after.id(at: n))
         }
         // An appended id that was an old record's: a record moved, not the walk's case.
-        for r in changes.removed where appended.contains(before[r].id) { return nil }
+        for r in changes.removed where appended.contains(before.id(at: r)) { return nil }
         return changes
     }
 
     /// The general case: old records found by id.
-    static func byID(_ before: [KeyRecord], _ after: [KeyRecord]) -> RecordChanges {
+    static func byID(_ before: KeyRecords, _ after: KeyRecords) -> RecordChanges {
         var old: [String: Int] = [:]
         old.reserveCapacity(before.count)
-        for (j, record) in before.enumerated() where old[record.id] == nil { old[record.id] = j }
+        for j in before.indices where old[before.id(at: j)] == nil { old[before.id(at: j)] = j }
         var changes = RecordChanges(oldIndex: [], differing: [], removed: [])
         changes.oldIndex.reserveCapacity(after.count)
         var last = -1
-        for (i, record) in after.enumerated() {
-            guard let j = old.removeValue(forKey: record.id) else {
+        for i in after.indices {
+            guard let j = old.removeValue(forKey: after.id(at: i)) else {
                 changes.oldIndex.append(-1)
                 changes.differing.append(i)
                 continue
             }
             changes.oldIndex.append(Int32(j))
-            if before[j] != record { changes.differing.append(i) }
+            if !before.isSame(j, as: after, i) { changes.differing.append(i) }
             if j < last { changes.reordered = true }
             last = j
         }

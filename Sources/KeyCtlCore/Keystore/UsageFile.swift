@@ -239,8 +239,8 @@ public struct UsageFile {
     /// `keystore`; best effort, like every use of the usage file.
     func forget(allBut keystore: Keystore) {
         var present = Set<Prefix>(minimumCapacity: keystore.keys.count)
-        for record in keystore.keys {
-            if let prefix = Prefix(hex: record.digest.utf8) { present.insert(prefix) }
+        keystore.keys.forEachDigest { digest in
+            if let prefix = Prefix(hex: digest) { present.insert(prefix) }
         }
         compactLocked(keep: { present.contains($0) })
     }

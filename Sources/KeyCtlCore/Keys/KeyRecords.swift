@@ -1,0 +1,324 @@
+// A keystore's records, in order. Every record reads as a KeyRecord, wherever it is
+// read; how it is held is this file's business:
+//
+// - built: a KeyRecord (every keystore a reader loads, every record a command made
+//   or changed);
+// - stored: the record's bytes in the mapped keystore file a write read (KeystoreBytes),
+//   with no String made. A write keeps this way every record whose `revoked_at` is set
+//   and whose bytes are in keyctl's exact layout (the canonical scanner took them).
+//   Reading such an element builds it from its bytes (KeystoreCodec.decodeRecord, the
+//   same values the whole-file reader gives); writing it makes it built.
+//
+// Why `revoked_at` set, not "revoked at the command's now": no rule a write applies
+// looks inside such a record unless it is named. It is never in use (isInUse is
+// `revokedAt == nil`), so it owns no name and does not count toward the limit; it is
+// never due for rotation (active or expired only). The clock does not matter: a record
+// whose revoked_at is still ahead (retiring) is built when revoke or rotate reads it,
+// and answers its status from its fields as any record does. The hot paths of a write
+// (names, the in-use count, an id, what changed, the splice, the audit entry) go
+// through `inUseIndices`, `index(ofID:)`, `hasSameID` and `isSame` below and so never
+// build a stored record; anything else that reads one (prune's choice, a reader of a
+// record named by id, a full encode) builds it and gets the right answer.
+//
+// On 100,000 records (most revoked, as a keystore with years of history is) a write
+// so holds 16 bytes per record besides the mapping, instead of a KeyRecord (about 200
+// bytes and seven Strings).
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    #error("keyctl is built and tested with Glibc only (see README, Portability)")
+#endif
+
+/// A keystore file's bytes for as long as a record is kept in them: mapped (and
+/// unmapped when the last holder goes), or a copy when it could not be mapped.
+final class KeystoreBytes: @unchecked Sendable {
+    let buffer: UnsafeBufferPointer<UInt8>
+    private let mapped: Bool
+
+    /// Takes over a mapping of `count` bytes at `base`.
+    init(mapping base: UnsafeRawPointer, count: Int) {
+        buffer = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)
+        mapped = true
+    }
+
+    init(copying bytes: [UInt8]) {
+        let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+        _ = copy.initialize(from: bytes)
+        buffer = UnsafeBufferPointer(start: copy.baseAddress, count: bytes.count)
+        mapped = false
+    }
+
+    deinit {
+        if mapped {
+            munmap(UnsafeMutableRawPointer(mutating: buffer.baseAddress), buffer.count)
+        } else {
+            buffer.deallocate()
+        }
+    }
+
+    var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(buffer) }
+}
+
+public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplaceableCollection, ExpressibleByArrayLiteral, Equatable, Sendable {
+    /// Where element i is: `built[Int(offset)]` when `length` is 0, else `length`
+    /// bytes at `offset` in `file`. `revokedSince` is the stored record's
+    /// KeyRecord.revokedSince (0 for a built one).
+    struct Slot: Equatable {
+        var offset: UInt32
+        var length: UInt32
+        var revokedSince: Int64
+
+        var isStored: Bool { length != 0 }
+    }
+
+    /// Every element, when `slots` is nil; else the built elements `slots` point at
+    /// (and any a change left behind, pointed at by none).
+    private var built: [KeyRecord]
+    private var slots: [Slot]?
+    private var file: KeystoreBytes?
+
+    public init() { built = [] }
+
+    public init(_ records: [KeyRecord]) { built = records }
+
+    public init<S: Sequence>(_ records: S) where S.Element == KeyRecord { built = Array(records) }
+
+    public init(arrayLiteral records: KeyRecord...) { built = records }
+
+    // MARK: Collection
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { slots?.count ?? built.count }
+
+    public subscript(i: Int) -> KeyRecord {
+        get {
+            guard let slots else { return built[i] }
+            let slot = slots[i]
+            return slot.isStored ? record(stored: slot) : built[Int(slot.offset)]
+        }
+        set {
+            guard slots != nil else {
+                built[i] = newValue
+                return
+            }
+            let slot = slots![i]
+            if slot.isStored {
+                slots![i] = Slot(offset: UInt32(built.count), length: 0, revokedSince: 0)
+                built.append(newValue)
+            } else {
+                built[Int(slot.offset)] = newValue
+            }
+        }
+    }
+
+    public mutating func replaceSubrange<C: Collection>(_ range: Range<Int>, with records: C) where C.Element == KeyRecord {
+        guard slots != nil else {
+            built.replaceSubrange(range, with: records)
+            return
+        }
+        let first = built.count
+        built.append(contentsOf: records)
+        slots!.replaceSubrange(range, with: (first..<built.count).map { Slot(offset: UInt32($0), length: 0, revokedSince: 0) })
+    }
+
+    public mutating func reserveCapacity(_ n: Int) {
+        if slots != nil { slots!.reserveCapacity(n) } else { built.reserveCapacity(n) }
+    }
+
+    /// Every record built, in order (the array itself when none is stored).
+    public var all: [KeyRecord] { slots == nil ? built : Array(self) }
+
+    /// Removes the elements at `indices` (ascending), building none.
+    public mutating func remove(at indices: [Int]) {
+        guard !indices.isEmpty else { return }
+        var next = 0
+        func keep(_ i: Int) -> Bool {
+            guard next < indices.count, indices[next] == i else { return true }
+            next += 1
+            return false
+        }
+        if slots != nil {
+            slots = slots!.indices.filter(keep).map { slots![$0] }
+        } else {
+            built = built.indices.filter(keep).map { built[$0] }
+        }
+    }
+
+    // MARK: Stored records
+
+    /// The records of `spans` (checked record bytes in `file`, in order) as they are
+    /// read for a write: each kept as its bytes if its revoked_at is set and the
+    /// canonical scanner takes it, else built. nil when a record cannot be read alone
+    /// (never for bytes the whole-file check passed; the caller then reads the file
+    /// the old way).
+    static func reading(_ spans: [Range<Int>], in file: KeystoreBytes, version: Int) -> KeyRecords? {
+        guard let base = file.buffer.baseAddress, file.buffer.count <= Int(UInt32.max) else { return nil }
+        var slots = [Slot](repeating: Slot(offset: 0, length: 0, revokedSince: 0), count: spans.count)
+        let idSlot = RecordSchema.idSlot, revokedAtSlot = RecordSchema.revokedAtSlot
+        let expiresAtSlot = RecordSchema.stored.firstIndex(of: .expiresAt)!
+        let rotatedToSlot = RecordSchema.stored.firstIndex(of: .rotatedTo)!
+        // Which records can be kept as bytes: in parts, on both cores for a large file.
+        let parts = KeystoreCheck.chunks(for: file.buffer.count) > 1 ? 2 : 1
+        slots.withUnsafeMutableBufferPointer { slots in
+            RecordSchema.steps.withUnsafeBufferPointer { steps in
+                KeystoreCheck.concurrently(parts) { part in
+                    var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: steps.count)
+                    values.withUnsafeMutableBufferPointer { values in
+                        for i in (spans.count * part / parts)..<(spans.count * (part + 1) / parts) {
+                            let span = spans[i]
+                            var scanner = CanonicalScanner(base: base, end: span.upperBound, p: span.lowerBound)
+                            guard scanner.record(into: values, steps: steps, version: version), scanner.p == span.upperBound,
+                                case .time(let revokedAt) = values[revokedAtSlot],
+                                case .string(let id) = values[idSlot], id.range.lowerBound == span.lowerBound + Self.idOffset
+                            else { continue }
+                            var since = revokedAt
+                            if case .time(let expiresAt) = values[expiresAtSlot], case .string = values[rotatedToSlot] {
+                                since = Swift.min(revokedAt, expiresAt)
+                            }
+                            slots[i] = Slot(offset: UInt32(span.lowerBound), length: UInt32(span.count), revokedSince: since)
+                        }
+                    }
+                }
+            }
+        }
+        // The rest are built, in order.
+        var built: [KeyRecord] = []
+        for i in slots.indices where !slots[i].isStored {
+            let span = spans[i]
+            guard let record = try? KeystoreCodec.decodeRecord(UnsafeBufferPointer(rebasing: file.buffer[span])) else { return nil }
+            slots[i].offset = UInt32(built.count)
+            built.append(record)
+        }
+        var records = KeyRecords(built)
+        records.slots = slots
+        records.file = file
+        return records
+    }
+
+    /// Where a canonical record's id starts: after `{"id":"`.
+    static let idOffset = 7
+
+    private func record(stored slot: Slot) -> KeyRecord {
+        let bytes = UnsafeBufferPointer(rebasing: file!.buffer[Int(slot.offset)..<Int(slot.offset + slot.length)])
+        guard let record = try? KeystoreCodec.decodeRecord(bytes) else {
+            preconditionFailure("a record the canonical scanner took is one decodeRecord takes")
+        }
+        return record
+    }
+
+    /// The id bytes of a stored record.
+    private func storedID(_ slot: Slot) -> UnsafeBufferPointer<UInt8> {
+        let base = file!.buffer.baseAddress! + Int(slot.offset) + Self.idOffset
+        let limit = Int(slot.length) - Self.idOffset
+        let quote = memchr(base, 0x22, limit)!.assumingMemoryBound(to: UInt8.self)
+        return UnsafeBufferPointer(start: base, count: UnsafePointer<UInt8>(quote) - base)
+    }
+
+    /// Element i's id, without building a stored record.
+    public func id(at i: Int) -> String {
+        guard let slots, slots[i].isStored else { return self[i].id }
+        return String(decoding: storedID(slots[i]), as: UTF8.self)
+    }
+
+    /// Every record's digest (64 hex digits), in order, without building a stored record.
+    func forEachDigest(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: RecordSchema.stored.count)
+        values.withUnsafeMutableBufferPointer { values in
+            RecordSchema.steps.withUnsafeBufferPointer { steps in
+                for i in indices {
+                    if let slot = slots?[i], slot.isStored, let base = file?.buffer.baseAddress {
+                        var scanner = CanonicalScanner(base: base, end: Int(slot.offset + slot.length), p: Int(slot.offset))
+                        if scanner.record(into: values, steps: steps, version: Keystore.currentVersion),
+                            case .string(let digest) = values[RecordSchema.digestSlot]
+                        {
+                            body(UnsafeBufferPointer(rebasing: file!.buffer[digest.range]))
+                            continue
+                        }
+                    }
+                    var digest = self[i].digest
+                    digest.withUTF8 { body($0) }
+                }
+            }
+        }
+    }
+
+    /// Whether element i is kept as its bytes (for tests).
+    func isStored(_ i: Int) -> Bool { slots?[i].isStored ?? false }
+
+    /// When element i stops (or stopped) verifying for good (KeyRecord.revokedSince),
+    /// without building a stored record.
+    public func revokedSince(at i: Int) -> Timestamp? {
+        guard let slots, slots[i].isStored else { return self[i].revokedSince }
+        return slots[i].revokedSince
+    }
+
+    /// The indices of the records that may be in use (isInUse); every other record is
+    /// not. No stored record is among them, so this builds nothing.
+    public func maybeInUse() -> [Int] {
+        guard let slots else { return Array(indices) }
+        return slots.indices.filter { !slots[$0].isStored }
+    }
+
+    /// The indices of the records in use (isInUse), in order.
+    public func inUseIndices() -> [Int] {
+        maybeInUse().filter { self[$0].isInUse }
+    }
+
+    /// The record with this id, of any status; stored records are compared as bytes.
+    public func index(ofID id: String) -> Int? {
+        guard let slots else { return built.firstIndex { $0.id == id } }
+        var id = id
+        return id.withUTF8 { wanted in
+            slots.indices.first { i in
+                let slot = slots[i]
+                if slot.isStored {
+                    let have = storedID(slot)
+                    return have.count == wanted.count && memcmp(have.baseAddress!, wanted.baseAddress!, have.count) == 0
+                }
+                return built[Int(slot.offset)].id == String(decoding: wanted, as: UTF8.self)
+            }
+        }
+    }
+
+    /// Whether element i here and element j of `other` are the same record as kept in
+    /// the same file (true only then).
+    private func sameBytes(_ i: Int, _ other: KeyRecords, _ j: Int) -> Bool {
+        guard let a = slots?[i], let b = other.slots?[j], a.isStored, b.isStored, file === other.file else { return false }
+        return a.offset == b.offset
+    }
+
+    /// Element i here and element j of `other` have the same id; two stored records
+    /// are compared as bytes, nothing is built.
+    func hasSameID(_ i: Int, as other: KeyRecords, _ j: Int) -> Bool {
+        if sameBytes(i, other, j) { return true }
+        let a = slots.flatMap { $0[i].isStored ? storedID($0[i]) : nil }
+        let b = other.slots.flatMap { $0[j].isStored ? other.storedID($0[j]) : nil }
+        switch (a, b) {
+        case (let a?, let b?): return a.count == b.count && memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+        case (let a?, nil): return String(decoding: a, as: UTF8.self) == other[j].id
+        case (nil, let b?): return self[i].id == String(decoding: b, as: UTF8.self)
+        case (nil, nil): return self[i].id == other[j].id
+        }
+    }
+
+    /// Element i here equals element j of `other`: the same bytes of one file are the
+    /// same record; two stored records of one file at different places are different
+    /// records (ids are unique in a checked file); anything else is built and compared.
+    func isSame(_ i: Int, as other: KeyRecords, _ j: Int) -> Bool {
+        if sameBytes(i, other, j) { return true }
+        if let a = slots?[i], let b = other.slots?[j], a.isStored, b.isStored, file === other.file { return false }
+        return self[i] == other[j]
+    }
+
+    public static func == (a: KeyRecords, b: KeyRecords) -> Bool {
+        if a.slots == nil && b.slots == nil { return a.built == b.built }
+        guard a.count == b.count else { return false }
+        return a.indices.allSatisfy { a.isSame($0, as: b, $0) }
+    }
+}
+
+extension ListCommand {
+    /// `newestFirst` of a keystore's records (a reader's: every one built).
+    static func newestFirst(_ keys: KeyRecords) -> [KeyRecord] { newestFirst(keys.all) }
+}
