@@ -2,6 +2,7 @@
 // writes (CanonicalRecord.swift). These tests hold it to the general reader: on
 // every input, valid or mangled, both must accept the same keystore or both reject.
 
+import Foundation
 import Testing
 
 @testable import KeyCtlCore
@@ -207,6 +208,87 @@ func bothReaders(_ bytes: [UInt8]) -> (Result<Keystore, KeystoreFault>, Result<K
             if case .success = expected { accepted += 1 } else { rejected += 1 }
         }
         #expect(accepted > 200 && rejected > 200, "accepted \(accepted), rejected \(rejected)")
+    }
+
+    /// The same check through list's other window source (ListStream.checkWindowed: the
+    /// file read with pread a window at a time, nothing compared byte for byte, an
+    /// equal hash a doubt): it never takes a keystore the serial reader refuses, and a
+    /// keystore it takes is the serial reader's, record for record (where each starts,
+    /// which ones the general reader took, their order). `list --json` on each is the
+    /// model's output or the serial reader's fault with nothing on stdout.
+    @Test func theWindowedCheckNeverTakesWhatTheSerialReaderRefuses() throws {
+        let seed = UInt64(time(nil))
+        print("KeystoreCheckTests windowed seed \(seed)")
+        var rng = SplitMix(state: seed)
+        let w = World()
+        w.now = 1_800_000_000
+        var (taken, refused, doubted) = (0, 0, 0)
+        for round in 0..<900 {
+            let (bytes, _) = mangled(&rng)
+            #expect(FileManager.default.createFile(atPath: w.keystore, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
+            // The serial general reader's answer, with where each record lies.
+            let serial = bytes.withUnsafeBufferPointer { buffer in
+                Result { () throws in
+                    var decoder = KeystoreCodec.Decoder(reader: JSONReader(buffer), onlyDigest: nil, canonicalFastPath: false)
+                    decoder.spans = []
+                    return (try decoder.keystore(), decoder.spans!)
+                }
+            }
+            for capacity in [4 << 20, 4096, 900] {
+                let checked = try Self.windowed(w.keystore, capacity: capacity)
+                switch serial {
+                case .failure:
+                    #expect(
+                        checked == nil, "seed \(seed), window \(capacity): took what the reader refuses: \(String(decoding: bytes, as: UTF8.self))")
+                case .success(let (keystore, spans)):
+                    guard let checked else { continue }
+                    #expect(checked.version == keystore.version, "seed \(seed)")
+                    // A record the general reader took may start with the white space before its `{`.
+                    func brace(_ at: Int) -> Int { bytes[at...].firstIndex { !" \n\r\t".utf8.contains($0) } ?? at }
+                    #expect(
+                        checked.offsets.indices.map { brace(checked.start(of: $0)) } == spans.map { Int($0.offset) },
+                        "seed \(seed), window \(capacity)")
+                    #expect(checked.offsets.indices.map(checked.end) == spans.map { Int($0.offset + $0.length) }, "seed \(seed)")
+                    let inOrder = zip(spans, spans.dropFirst()).allSatisfy { $0.createdAt <= $1.createdAt }
+                    #expect(checked.ordered == inOrder, "seed \(seed)")
+                }
+            }
+            if round % 4 == 0 {
+                let r = w.run(["list", "--json", "--all"])
+                switch serial {
+                case .failure:
+                    #expect(r.status == 65 && r.stdout.isEmpty, "seed \(seed): \(r.stderr)")
+                case .success(let (keystore, _)):
+                    var out = JSONWriter()
+                    out.raw("[")
+                    for (i, record) in ListCommand.newestFirst(keystore.keys).enumerated() {
+                        if i > 0 { out.raw(",") }
+                        out.raw("{")
+                        ListStreamTests.writeMembersByKeyPath(record, to: &out, now: w.now)
+                        out.raw("}")
+                    }
+                    out.raw("]\n")
+                    #expect(r.status == 0 && r.stdout == String(decoding: out.bytes, as: UTF8.self), "seed \(seed): \(r.stderr)")
+                }
+            }
+            switch (serial, try Self.windowed(w.keystore, capacity: 4 << 20)) {
+            case (.failure, _): refused += 1
+            case (.success, nil): doubted += 1
+            case (.success, _): taken += 1
+            }
+        }
+        #expect(taken > 90 && refused > 300, "taken \(taken), refused \(refused), doubted \(doubted)")
+    }
+
+    /// list's windowed check of the keystore at `path`, read in windows of `capacity` bytes.
+    static func windowed(_ path: String, capacity: Int) throws -> ListStream.Checked? {
+        let file = KeystoreFile(path: path)
+        let (fd, st) = try #require(try file.openForReading())
+        defer { close(fd) }
+        guard st.st_size > 0 else { return nil }
+        var window = try ListStream.Window(fd: fd, size: Int(st.st_size), capacity: min(capacity, Int(st.st_size)), file: file)
+        defer { window.free() }
+        return try ListStream.checkWindowed(&window)
     }
 
     @Test func theCheckTakesEveryRecordKeyctlWrites() throws {

@@ -6,16 +6,18 @@
 // Two ways through, one answer:
 // - Windowed (a file laid out as keyctl writes it, which is every file keyctl wrote):
 //   the file is read a window at a time with pread, never mapped whole. The check
-//   pass runs the fast scanner's check (CanonicalScanner.check) on every record, the
-//   general reader on a record in another form, and the reader's checks across
-//   records on 64-bit hashes (ids and digests sorted once at the end, names in use in
-//   a small set). The output pass walks the windows backwards and writes each
-//   checked record's --json object from byte ranges of its stored bytes (the stored
-//   text of a field is its --json text), locating the values without checking them
-//   again and computing only what is derived: `status`, a `last_used_at` newer in the
-//   usage file, `permissions` in the table's order, a leap second, and the
-//   `description` a version 1 record lacks. A record the general reader took is
-//   read by it again, built, and printed as every record is.
+//   pass is the one full check there is (KeystoreCheck.walk and merge, the same that
+//   `verify` runs on the mapped file), with this window as its source: the fast
+//   scanner's check on every record, the general reader on a record in another form,
+//   and the checks across records on 64-bit hashes, where any equal hash is a doubt
+//   (the bytes are no longer in memory to compare them). The output pass walks the
+//   windows backwards and writes each checked record's --json object from byte
+//   ranges of its stored bytes (the stored text of a field is its --json text),
+//   locating the values without checking them again and computing only what is
+//   derived: `status`, a `last_used_at` newer in the usage file, `permissions` in
+//   the table's order, a leap second, and the `description` a version 1 record
+//   lacks. A record the general reader took is read by it again, built, and
+//   printed as every record is.
 // - Mapped (anything else: another layout, a record the scanner does not take, two
 //   hashes equal, a fault): the whole file through KeystoreCodec's reader, which
 //   reports any fault exactly, then KeyRecords built one at a time.
@@ -28,8 +30,8 @@
 //   goes through that reader itself, each record through its fast scanner, and any
 //   doubt (a hash seen twice, an unexpected byte) hands the file to the mapped way.
 // - Memory of the windowed way: one window, 4 bytes per record (its offset), and for
-//   the check 8 bytes per id and per digest (their hashes, and a scratch array to
-//   sort them); never the file, never a model.
+//   the check 8 bytes per id and per digest (their hashes, and a copy of each split
+//   into cache-sized parts); never the file, never a model.
 // - The file is not changed in place between the passes (keyctl replaces it by rename);
 //   a record whose bytes no longer fit its checked layout is IO_ERROR, "run it again".
 // - A failed write to stdout (closed, full) is IO_ERROR, as for every command.
@@ -95,7 +97,7 @@ enum ListStream {
     /// Output is written in pieces of about this size.
     static let flushSize = 64 << 10
     /// More than any record the fast scanner takes (its text fields are bounded).
-    static let longestRecord = 16 << 10
+    static let longestRecord = KeystoreCheck.longestRecord
 
     /// Prints `[RECORD,…]\n` of the records `filter` keeps, newest first.
     static func printJSON(_ inv: Invocation, filter: ListFilter) throws {
@@ -117,7 +119,7 @@ enum ListStream {
     // MARK: The windowed way
 
     /// The bytes of the file from `start`, `count` of them, read with pread.
-    struct Window {
+    struct Window: KeystoreWindow {
         let fd: Int32
         let size: Int
         let file: KeystoreFile
@@ -137,9 +139,11 @@ enum ListStream {
         func free() { buffer.deallocate() }
 
         var end: Int { start + count }
+        var bytes: UnsafePointer<UInt8> { UnsafePointer(buffer) }
+        static var holdsWholeFile: Bool { false }
 
         /// Reads [from, to) (to - from <= capacity) into the buffer.
-        mutating func load(_ from: Int, _ to: Int) throws {
+        mutating func load(_ from: Int, _ to: Int) throws(KeyCtlError) {
             start = from
             count = 0
             while start + count < to {
@@ -156,7 +160,7 @@ enum ListStream {
         }
 
         /// Makes at least `need` bytes from `from` (fewer at the end of the file) available.
-        mutating func ensure(_ from: Int, _ need: Int) throws {
+        mutating func ensure(_ from: Int, _ need: Int) throws(KeyCtlError) {
             guard from < start || from + min(need, size - from) > end else { return }
             try load(from, min(size, from + capacity))
         }
@@ -173,17 +177,18 @@ enum ListStream {
         /// created_at never decreases in file order: newest first is backwards.
         var ordered: Bool
 
-        static let generalMark: UInt32 = 1 << 31
+        static let generalMark = KeystoreCheck.Chunk.generalMark
 
         func start(of i: Int) -> Int { Int(offsets[i] & ~Checked.generalMark) }
         func end(of i: Int) -> Int { i + 1 < offsets.count ? start(of: i + 1) - 2 : recordsEnd }
         func isGeneral(_ i: Int) -> Bool { offsets[i] & Checked.generalMark != 0 }
     }
 
-    /// Checks the whole file as KeystoreCodec.decode does, a window at a time. Nil
-    /// when the file is not in keyctl's layout or anything is in doubt: the mapped
-    /// way then reads it (and reports any fault exactly).
-    static func checkWindowed(_ window: inout Window) throws -> Checked? {
+    /// Checks the whole file as KeystoreCodec.decode does, a window at a time, through
+    /// the one check there is (KeystoreCheck.walk and merge). Nil when the file is not
+    /// in keyctl's layout or anything is in doubt: the mapped way then reads it (and
+    /// reports any fault exactly).
+    static func checkWindowed(_ window: inout Window) throws(KeyCtlError) -> Checked? {
         let size = window.size
         try window.load(0, min(size, window.capacity))
         // The header line, `{"version":2,…,"keys":[`, through the reader itself.
@@ -196,70 +201,27 @@ enum ListStream {
         header += Array("]}".utf8)
         guard let settings = try? KeystoreCodec.decode(header, canonicalFastPath: true) else { return nil }
         let version = settings.version
-        var pos = headerLength + 1
-        if size - pos == 3 {
-            try window.ensure(pos, 3)
-            guard memcmp(window.buffer + (pos - window.start), "]}\n", 3) == 0 else { return nil }
-            return Checked(version: version, offsets: [], recordsEnd: pos - 1, ordered: true)
+        let first = headerLength + 1
+        if size - first == 3 {
+            try window.ensure(first, 3)
+            guard memcmp(window.buffer + (first - window.start), "]}\n", 3) == 0 else { return nil }
+            return Checked(version: version, offsets: [], recordsEnd: first - 1, ordered: true)
         }
-        let expected = size / 300 + 16
-        var ids: [UInt64] = [], digests: [UInt64] = []
-        ids.reserveCapacity(expected)
-        digests.reserveCapacity(expected)
-        var names = HashSet64(expectedCount: 64)
-        var offsets: [UInt32] = []
-        offsets.reserveCapacity(expected)
-        var ordered = true
-        var latest = Int64.min
-        var layout = CanonicalLayout.steps(version: version)
-        var fields = CheckedRecord()
-        return try layout.withUnsafeMutableBufferPointer { layout in
-            while true {
-                try window.ensure(pos, longestRecord)
-                let base = UnsafePointer(window.buffer)
-                var scanner = CanonicalScanner(base: base, end: window.count, p: pos - window.start)
-                let created: Timestamp
-                var general = false
-                if scanner.check(UnsafeBufferPointer(layout), into: &fields) {
-                    // The reader's checks across records, on hashes; an equal hash is a doubt.
-                    ids.append(ByteHash.of(base + fields.id.lowerBound, fields.id.count))
-                    digests.append(ByteHash.of(base + fields.digest, 64))
-                    if fields.inUse {
-                        let text = String(
-                            decoding: UnsafeBufferPointer(start: base + fields.name.lowerBound, count: fields.name.count), as: UTF8.self)
-                        guard names.insert(UInt64(bitPattern: Int64(text.hashValue))) else { return nil }
-                    }
-                    guard let t = RFC3339.parseCanonical(base + fields.createdAt) else { return nil }
-                    created = t
-                } else {
-                    // Not in the exact layout (escapes, other characters): the general reader.
-                    guard let (record, end) = generalRecord(base, from: pos - window.start, to: window.count) else { return nil }
-                    var id = record.id, digest = record.digest
-                    ids.append(id.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
-                    digests.append(digest.withUTF8 { ByteHash.of($0.baseAddress!, $0.count) })
-                    if record.revokedAt == nil {
-                        guard names.insert(UInt64(bitPattern: Int64(record.name.hashValue))) else { return nil }
-                    }
-                    scanner.p = end
-                    created = record.createdAt
-                    general = true
-                }
-                if created < latest { ordered = false }
-                latest = max(latest, created)
-                offsets.append(UInt32(pos) | (general ? Checked.generalMark : 0))
-                let next = window.start + scanner.p
-                let left = window.end - next
-                let after = base + scanner.p
-                if left >= 2 && after[0] == 0x2C && after[1] == 0x0A {
-                    pos = next + 2
-                    continue
-                }
-                guard next + 4 == size, left == 4, memcmp(after, "\n]}\n", 4) == 0 else { return nil }
-                // Unique ids and digests: a hash seen twice is a doubt.
-                guard !RepeatCheck.anyRepeated(&ids), !RepeatCheck.anyRepeated(&digests) else { return nil }
-                return Checked(version: version, offsets: offsets, recordsEnd: next, ordered: ordered)
-            }
+        // A record in another layout goes through the general reader, in this format.
+        var general = KeystoreCodec.Decoder(reader: JSONReader(UnsafeBufferPointer(start: nil, count: 0)), onlyDigest: nil)
+        general.layoutVersion = version
+        general.canonicalFastPath = false
+        let layout = CanonicalLayout.steps(version: version)
+        let chunk = try layout.withUnsafeBufferPointer { layout throws(KeyCtlError) in
+            try KeystoreCheck.walk(&window, general, layout, from: first, limit: size, last: true, KeystoreCheck.Collect(offsets: true))
         }
+        guard chunk.ok else { return nil }
+        // The array's `\n]` and then `}\n`, the end of the file.
+        try window.ensure(chunk.end, 4)
+        guard chunk.end + 4 == size, window.end == size, memcmp(window.buffer + (chunk.end - window.start), "\n]}\n", 4) == 0 else { return nil }
+        // Unique ids and digests, names in use: an equal hash is a doubt.
+        guard KeystoreCheck.merge([chunk], splits: [first], window) != nil else { return nil }
+        return Checked(version: version, offsets: chunk.offsets, recordsEnd: chunk.end, ordered: chunk.ordered)
     }
 
     /// The record at `from` in `base[..<to]` through the general reader, and where it
@@ -667,114 +629,5 @@ enum ListStream {
             return ta != tb ? ta > tb : a > b
         }
         for k in order { try body(spans[Int(k)]) }
-    }
-}
-
-/// Whether a list of 64-bit hashes holds one twice: sorted in place (LSD radix,
-/// 16 bits a pass, one scratch array), then neighbours compared. Appending a hash a
-/// record and sorting once costs a fraction of a hash table's cache miss a record.
-enum RepeatCheck {
-    static func anyRepeated(_ a: inout [UInt64]) -> Bool {
-        let n = a.count
-        guard n > 1 else { return false }
-        var b = [UInt64](repeating: 0, count: n)
-        var counts = [Int](repeating: 0, count: 1 << 16)
-        a.withUnsafeMutableBufferPointer { a in
-            b.withUnsafeMutableBufferPointer { b in
-                counts.withUnsafeMutableBufferPointer { counts in
-                    var from = a, to = b
-                    for shift in stride(from: UInt64(0), to: 64, by: 16) {
-                        counts.update(repeating: 0)
-                        for x in from { counts[Int((x >> shift) & 0xFFFF)] += 1 }
-                        var sum = 0
-                        for d in 0..<counts.count {
-                            let c = counts[d]
-                            counts[d] = sum
-                            sum += c
-                        }
-                        for x in from {
-                            let d = Int((x >> shift) & 0xFFFF)
-                            to[counts[d]] = x
-                            counts[d] += 1
-                        }
-                        swap(&from, &to)
-                    }
-                }
-            }
-        }
-        // Four passes: the sorted hashes are back in `a`.
-        for i in 1..<n where a[i] == a[i - 1] { return true }
-        return false
-    }
-}
-
-/// A set of 64-bit hashes (open addressing, linear probing, 0 for empty): the
-/// windowed check's record of ids, digests and names in use, 8 bytes a slot.
-struct HashSet64 {
-    private var slots: [UInt64]
-    private var mask: Int
-    private var count = 0
-
-    init(expectedCount: Int) {
-        var capacity = 16
-        while capacity * 3 < expectedCount * 4 { capacity <<= 1 }
-        slots = [UInt64](repeating: 0, count: capacity)
-        mask = capacity - 1
-    }
-
-    /// False if the hash is already in the set.
-    mutating func insert(_ hash: UInt64) -> Bool {
-        let h = hash == 0 ? 1 : hash
-        if (count + 1) * 4 > slots.count * 3 { grow() }
-        var i = Int(truncatingIfNeeded: h >> 17) & mask
-        while true {
-            let s = slots[i]
-            if s == 0 { break }
-            if s == h { return false }
-            i = (i + 1) & mask
-        }
-        slots[i] = h
-        count += 1
-        return true
-    }
-
-    private mutating func grow() {
-        let old = slots
-        slots = []
-        slots = [UInt64](repeating: 0, count: old.count * 2)
-        mask = slots.count - 1
-        for h in old where h != 0 {
-            var i = Int(truncatingIfNeeded: h >> 17) & mask
-            while slots[i] != 0 { i = (i + 1) & mask }
-            slots[i] = h
-        }
-    }
-}
-
-/// A 64-bit hash of a byte string. Inputs of one length that differ in one 8-byte
-/// word never collide (each step is a bijection); otherwise a collision is as
-/// likely as for random values, and only sends the file to the mapped way.
-enum ByteHash {
-    @inline(__always) static func of(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
-        let raw = UnsafeRawPointer(p)
-        var h = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
-        var i = 0
-        while i + 8 <= n {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            i += 8
-        }
-        if i < n {
-            var tail: UInt64 = 0
-            if n >= 8 {
-                tail = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-            } else {
-                for j in 0..<n { tail = tail << 8 | UInt64(p[j]) }
-            }
-            h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
-            h ^= h >> 29
-        }
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        return h ^ (h >> 32)
     }
 }
