@@ -148,37 +148,19 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     // MARK: Stored records
 
     /// The records of `spans` (checked record bytes in `file`, in order) as they are
-    /// read for a write: each kept as its bytes if its revoked_at is set and the
-    /// canonical scanner takes it, else built. nil when a record cannot be read alone
-    /// (never for bytes the whole-file check passed; the caller then reads the file
-    /// the old way).
-    static func reading(_ spans: [Range<Int>], in file: KeystoreBytes, version: Int) -> KeyRecords? {
+    /// read for a write: each kept as its bytes if its revoked_at is set and it ends
+    /// and begins as keyctl lays a record out (`Tail`), else built. nil when a record
+    /// cannot be read alone (never for bytes the whole-file check passed; the caller
+    /// then reads the file the old way).
+    static func reading(_ spans: [Range<Int>], in file: KeystoreBytes) -> KeyRecords? {
         guard let base = file.buffer.baseAddress, file.buffer.count <= Int(UInt32.max) else { return nil }
         var slots = [Slot](repeating: Slot(offset: 0, length: 0, revokedSince: 0), count: spans.count)
-        let idSlot = RecordSchema.idSlot, revokedAtSlot = RecordSchema.revokedAtSlot
-        let expiresAtSlot = RecordSchema.stored.firstIndex(of: .expiresAt)!
-        let rotatedToSlot = RecordSchema.stored.firstIndex(of: .rotatedTo)!
-        // Which records can be kept as bytes: in parts, on both cores for a large file.
-        let parts = KeystoreCheck.chunks(for: file.buffer.count) > 1 ? 2 : 1
-        slots.withUnsafeMutableBufferPointer { slots in
-            RecordSchema.steps.withUnsafeBufferPointer { steps in
-                KeystoreCheck.concurrently(parts) { part in
-                    var values = [KeystoreCodec.Decoder.FieldValue](repeating: .absent, count: steps.count)
-                    values.withUnsafeMutableBufferPointer { values in
-                        for i in (spans.count * part / parts)..<(spans.count * (part + 1) / parts) {
-                            let span = spans[i]
-                            var scanner = CanonicalScanner(base: base, end: span.upperBound, p: span.lowerBound)
-                            guard scanner.record(into: values, steps: steps, version: version), scanner.p == span.upperBound,
-                                case .time(let revokedAt) = values[revokedAtSlot],
-                                case .string(let id) = values[idSlot], id.range.lowerBound == span.lowerBound + Self.idOffset
-                            else { continue }
-                            var since = revokedAt
-                            if case .time(let expiresAt) = values[expiresAtSlot], case .string = values[rotatedToSlot] {
-                                since = Swift.min(revokedAt, expiresAt)
-                            }
-                            slots[i] = Slot(offset: UInt32(span.lowerBound), length: UInt32(span.count), revokedSince: since)
-                        }
-                    }
+        if let tail = Tail.steps {
+            slots.withUnsafeMutableBufferPointer { slots in
+                for i in spans.indices {
+                    let span = spans[i]
+                    guard let since = tail.revokedSince(base, span), Self.hasPlainID(base, span) else { continue }
+                    slots[i] = Slot(offset: UInt32(span.lowerBound), length: UInt32(span.count), revokedSince: since)
                 }
             }
         }
@@ -194,6 +176,71 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
         records.slots = slots
         records.file = file
         return records
+    }
+
+    /// The record starts `{"id":"` and its id is plain base62 (no escape), so
+    /// `storedID` finds it as bytes.
+    static func hasPlainID(_ base: UnsafePointer<UInt8>, _ span: Range<Int>) -> Bool {
+        let head = "{\"id\":\""
+        guard span.count > idOffset + 1, memcmp(base + span.lowerBound, head, idOffset) == 0,
+            let quote = memchr(base + span.lowerBound + idOffset, 0x22, span.count - idOffset)
+        else { return false }
+        let id = UnsafePointer<UInt8>(quote.assumingMemoryBound(to: UInt8.self))
+        return Names.isValidID(UnsafeBufferPointer(start: base + span.lowerBound + idOffset, count: id - (base + span.lowerBound + idOffset)))
+    }
+
+    /// A record's last fields as keyctl writes them, read backwards from its `}`:
+    /// `,"expires_at":V,"revoked_at":V,…,"rotated_to":V}` (RecordSchema's order from
+    /// expires_at on), each V `null` or a quoted value. Only bytes the whole-file check
+    /// passed are read this way, and there a `,"revoked_at":` outside a string is that
+    /// record's one revoked_at member (a quote inside a string is escaped, so never
+    /// follows a comma; a key appears once). Anything else (spacing, another order, a
+    /// time not in keyctl's form) and the record is built instead.
+    struct Tail: Sendable {
+        /// The fields from expires_at on, last first.
+        var fields: [FieldStep]
+
+        static let steps: Tail? = {
+            let stored = RecordSchema.steps
+            guard let first = stored.firstIndex(where: { $0.field == .expiresAt }) else { return nil }
+            let tail = stored[first...]
+            // Every value there is null or a string with no quote in it.
+            guard tail.allSatisfy({ $0.nullable && ($0.kind == .time || $0.kind == .link) }),
+                tail.contains(where: { $0.field == .revokedAt }), tail.contains(where: { $0.field == .rotatedTo })
+            else { return nil }
+            return Tail(fields: tail.reversed())
+        }()
+
+        /// KeyRecord.revokedSince of the record at `span`, when its revoked_at is set
+        /// and its tail is in keyctl's layout; else nil.
+        func revokedSince(_ base: UnsafePointer<UInt8>, _ span: Range<Int>) -> Timestamp? {
+            var p = span.upperBound
+            guard p - 1 > span.lowerBound, base[p - 1] == 0x7d else { return nil }
+            p -= 1
+            var revokedAt: Timestamp?, expiresAt: Timestamp?, rotated = false
+            for step in fields {
+                let field = step.field, literal = step.literal
+                let end = p
+                if p - 4 > span.lowerBound, memcmp(base + p - 4, "null", 4) == 0 {
+                    p -= 4
+                } else {
+                    guard p - 2 > span.lowerBound, base[p - 1] == 0x22 else { return nil }
+                    p -= 2
+                    while p > span.lowerBound && base[p] != 0x22 { p -= 1 }
+                    if field == .rotatedTo { rotated = true }
+                    if field == .revokedAt || field == .expiresAt {
+                        guard end - p == 22, let t = RFC3339.parseCanonical(base + p + 1) else { return nil }
+                        if field == .revokedAt { revokedAt = t } else { expiresAt = t }
+                    }
+                }
+                let n = literal.count
+                guard p - n > span.lowerBound, memcmp(base + p - n, literal.baseAddress!, n) == 0 else { return nil }
+                p -= n
+            }
+            guard let revokedAt else { return nil }
+            guard rotated, let expiresAt else { return revokedAt }
+            return Swift.min(revokedAt, expiresAt)
+        }
     }
 
     /// Where a canonical record's id starts: after `{"id":"`.

@@ -474,7 +474,7 @@ public struct KeystoreFile {
         }
         guard settings.version == Keystore.currentVersion else { return try decodeWithRanges(buffer) }
         let ranges = spans.map { Int($0.offset)..<Int($0.offset + $0.length) }
-        guard let keys = KeyRecords.reading(ranges, in: file, version: settings.version) else { return try decodeWithRanges(buffer) }
+        guard let keys = KeyRecords.reading(ranges, in: file) else { return try decodeWithRanges(buffer) }
         var keystore = settings
         keystore.keys = keys
         return (keystore, ranges)
