@@ -10,4 +10,4 @@ import KeyCtlCore
 // undo), not a silent death halfway through.
 signal(SIGPIPE, SIG_IGN)
 signal(SIGXFSZ, SIG_IGN)
-exit(KeyCtl.run(Array(CommandLine.arguments.dropFirst()), context: .process()))
+exit(KeyCtl.run(KeyCtl.arguments(CommandLine.argc, CommandLine.unsafeArgv), context: .process()))

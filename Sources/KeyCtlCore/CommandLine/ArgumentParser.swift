@@ -34,7 +34,9 @@ public enum ArgumentParser {
     public static func parse(_ arguments: [String]) throws -> ParsedArguments {
         var result = ParsedArguments()
         var firstError: KeyCtlError?
-        func fail(_ error: KeyCtlError) { if firstError == nil { firstError = error } }
+        // Not `firstError == nil`: KeyCtlError is Equatable, so that would be Optional's
+        // `==`, whose tuple of two optionals is instantiated at run time (a cost at start-up).
+        func fail(_ error: KeyCtlError) { if case .none = firstError { firstError = error } }
 
         var index = 0
         var optionsEnded = false
@@ -77,13 +79,13 @@ public enum ArgumentParser {
                     fail(Suggestions.unknownOption(word, command: result.command))
                     continue
                 }
-                name = found.spec.name
+                name = found.spec(in: result.command).name
             }
             guard let found = lookup(long: name, command: result.command) else {
                 fail(Suggestions.unknownOption("--" + name, command: result.command))
                 continue
             }
-            let spec = found.spec
+            let spec = found.spec(in: result.command)
             var value = ""
             if spec.takesValue {
                 if let inlineValue {
@@ -95,20 +97,14 @@ public enum ArgumentParser {
                     fail(.usage("option '--\(spec.name)' needs a value (\(spec.valueName ?? "VALUE"))", command: commandName))
                     continue
                 }
-            } else if inlineValue != nil {
+            } else if case .some = inlineValue {
                 fail(.usage("option '--\(spec.name)' takes no value, in '\(word)'", command: commandName))
                 continue
             }
             switch found {
             case .global(let option):
-                do {
-                    try option.store(&result.globals, value, spec.flag)
-                } catch let bad as BadValue {
-                    fail(bad.error(command: result.command?.name))
-                } catch {
-                    fail(.usage("\(error)", command: commandName))
-                }
-            case .command(let i, _):
+                option.store(value, in: &result.globals)
+            case .command(let i):
                 result.given.append(ParsedArguments.Given(option: i, value: value))
             }
         }
@@ -119,30 +115,36 @@ public enum ArgumentParser {
         return result
     }
 
-    /// A global option, or the command's option at an index of its table.
+    /// A global option, or the command's option at an index of its table. Plain
+    /// values only: an optional of anything that must be released is destroyed
+    /// through metadata made at run time, a cost at start-up.
     enum Found {
-        case global(Option<GlobalOptions>)
-        case command(Int, OptionSpec)
+        case global(GlobalOption)
+        case command(Int)
 
-        var spec: OptionSpec {
+        func spec(in command: CommandSpec?) -> OptionSpec {
             switch self {
             case .global(let option): return option.spec
-            case .command(_, let spec): return spec
+            case .command(let i): return command!.options[i]
             }
         }
     }
 
     static func lookup(long name: String, command: CommandSpec?) -> Found? {
-        if let option = CommandTable.globalOptionTable.first(where: { $0.spec.name == name }) { return .global(option) }
+        for option in GlobalOption.allCases {
+            if option.spec.name == name { return .global(option) }
+        }
         guard let command, let i = command.options.firstIndex(where: { $0.name == name }) else { return nil }
-        return .command(i, command.options[i])
+        return .command(i)
     }
 
     static func lookup(short letters: Substring, command: CommandSpec?) -> Found? {
         guard letters.count == 1, let letter = letters.first else { return nil }
-        if let option = CommandTable.globalOptionTable.first(where: { $0.spec.short == letter }) { return .global(option) }
+        for option in GlobalOption.allCases {
+            if option.spec.short == letter { return .global(option) }
+        }
         guard let command, let i = command.options.firstIndex(where: { $0.short == letter }) else { return nil }
-        return .command(i, command.options[i])
+        return .command(i)
     }
 
     /// Checks the positional arguments of a parsed command line against its spec.

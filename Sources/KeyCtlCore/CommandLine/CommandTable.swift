@@ -102,18 +102,38 @@ public enum CommandName: String, CaseIterable, Sendable {
     case `init`, create, list, show, revoke, rotate, update, config, prune, log, verify, completions, help
 }
 
-public struct CommandSpec: Sendable {
-    public var name: CommandName
-    public var summary: String
-    public var discussion: String
-    public var arguments: [ArgumentSpec]
-    public var options: [OptionSpec]
+/// A command's table entry. A class: every run passes one around (an optional, in
+/// ParsedArguments), and copying or destroying a struct of this size goes through
+/// its type's metadata, made at run time; a reference is just retained.
+public final class CommandSpec: Sendable {
+    public let name: CommandName
+    public let summary: String
+    public let discussion: String
+    public let arguments: [ArgumentSpec]
+    public let options: [OptionSpec]
     /// The usage lines, e.g. rotate's `KEY …` and `--expiring-within DURATION …`.
-    public var forms: [UsageForm]
+    public var forms: [UsageForm] { makeForms() }
+    /// Made when asked for: the forms name properties by key path (Options.swift).
+    let makeForms: @Sendable () -> [UsageForm]
     /// The command's options struct from a parsed command line (for tests).
     let decode: @Sendable (ParsedArguments) throws -> any CommandOptions
     /// Decodes the options and runs the command with them.
     let execute: @Sendable (ParsedArguments, Invocation) throws -> Int32
+
+    init(
+        name: CommandName, summary: String, discussion: String, arguments: [ArgumentSpec], options: [OptionSpec],
+        makeForms: @escaping @Sendable () -> [UsageForm], decode: @escaping @Sendable (ParsedArguments) throws -> any CommandOptions,
+        execute: @escaping @Sendable (ParsedArguments, Invocation) throws -> Int32
+    ) {
+        self.name = name
+        self.summary = summary
+        self.discussion = discussion
+        self.arguments = arguments
+        self.options = options
+        self.makeForms = makeForms
+        self.decode = decode
+        self.execute = execute
+    }
 
     public func option(named name: String) -> OptionSpec? {
         options.first { $0.name == name }
@@ -131,19 +151,42 @@ public struct GlobalOptions: CommandOptions, Equatable {
     public init() {}
 }
 
+/// The global options' table. Every run parses them (`--version` too), so this is plain
+/// data and a switch: no key paths and no generic table types, whose instantiation at
+/// run time cost more than the rest of `keyctl --version`. The switch is exhaustive, so
+/// a global option cannot lack its property.
+enum GlobalOption: CaseIterable {
+    case keystore, json, help, version
+
+    var spec: OptionSpec {
+        switch self {
+        case .keystore:
+            OptionSpec(
+                "keystore", value: "PATH",
+                help:
+                    "the keystore file (default: $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json, else ~/.local/share/keyctl/keystore.json)"
+            )
+        case .json: OptionSpec("json", help: "machine-readable output")
+        case .help: OptionSpec("help", short: "h", help: "show help for keyctl or for the command")
+        case .version: OptionSpec("version", help: "print the version")
+        }
+    }
+
+    /// Sets the option's property: the word after it, or true for a flag.
+    func store(_ value: String, in options: inout GlobalOptions) {
+        switch self {
+        case .keystore: options.keystore = value
+        case .json: options.json = true
+        case .help: options.help = true
+        case .version: options.version = true
+        }
+    }
+}
+
 public enum CommandTable {
     public static let version = "1.0.0"
 
-    static let globalOptionTable: [Option<GlobalOptions>] = [
-        .value(
-            "keystore", \.keystore, .string("PATH"),
-            help: "the keystore file (default: $KEYCTL_KEYSTORE, else $XDG_DATA_HOME/keyctl/keystore.json, else ~/.local/share/keyctl/keystore.json)"),
-        .flag("json", \.json, help: "machine-readable output"),
-        .flag("help", short: "h", \.help, help: "show help for keyctl or for the command"),
-        .flag("version", \.version, help: "print the version"),
-    ]
-
-    public static var globalOptions: [OptionSpec] { globalOptionTable.map(\.spec) }
+    public static var globalOptions: [OptionSpec] { GlobalOption.allCases.map { $0.spec } }
 
     /// Every command, in order. A single command is made alone (`command(named:)`): making
     /// an entry instantiates its options' key paths, most of keyctl's start-up when all are made.

@@ -37,6 +37,20 @@ public enum KeyCtl {
         }
     }
 
+    /// The command line without argv[0], read from argv itself: `CommandLine.arguments`
+    /// builds the same array through a global initialiser that costs a measurable part
+    /// of `keyctl --version`. Bytes that are not UTF-8 are repaired as it repairs them.
+    public static func arguments(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> [String] {
+        var arguments: [String] = []
+        arguments.reserveCapacity(max(Int(argc) - 1, 0))
+        var i = 1
+        while i < Int(argc), let word = argv[i] {
+            arguments.append(String(cString: word))
+            i += 1
+        }
+        return arguments
+    }
+
     static func print(_ text: String, _ context: Context) throws {
         guard context.out(text) else { throw KeyCtlError(.ioError, "could not write to standard output") }
     }

@@ -124,39 +124,48 @@ func invalidChoice(_ word: String, _ label: String, _ choices: [String]) -> BadV
 }
 
 /// One option in the table, bound to a property of `Options`.
+///
+/// The key path is taken as an autoclosure and made only when it is used: when the
+/// option is given (to store its value) or when help, completion or the man page
+/// match a usage form to it. Making one instantiates the key path and its generic
+/// types at run time, which cost more than the rest of keyctl's start-up; a command
+/// line that gives no option of the command makes none (StartupTests).
 public struct Option<Options: CommandOptions>: Sendable {
     public let spec: OptionSpec
-    let keyPath: PartialKeyPath<Options> & Sendable
+    let keyPath: @Sendable () -> PartialKeyPath<Options>
     let store: @Sendable (inout Options, String, String) throws -> Void
 
     /// A flag: `--dry-run` sets the property to true.
     public static func flag(
-        _ name: String, short: Character? = nil, _ keyPath: WritableKeyPath<Options, Bool> & Sendable, help: String
+        _ name: String, short: Character? = nil, _ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<Options, Bool>,
+        help: String
     ) -> Option {
         Option(spec: OptionSpec(name, short: short, help: help), keyPath: keyPath) { options, _, _ in
-            options[keyPath: keyPath] = true
+            options[keyPath: keyPath()] = true
         }
     }
 
     /// An option with a value; given twice, the last one counts (each must be valid).
     static func value<Value>(
-        _ name: String, short: Character? = nil, _ keyPath: WritableKeyPath<Options, Value?> & Sendable,
+        _ name: String, short: Character? = nil, _ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<Options, Value?>,
         _ type: ValueType<Value>, metavar: String? = nil, help: String
     ) -> Option {
         let spec = OptionSpec(name, short: short, value: metavar ?? type.metavar, values: type.choices, help: help)
         return Option(spec: spec, keyPath: keyPath) { options, word, label in
-            options[keyPath: keyPath] = try type.decode(word, label)
+            options[keyPath: keyPath()] = try type.decode(word, label)
         }
     }
 
     /// A comma-separated list of enum values; repeated options add up, duplicates drop.
     static func list<Element: Choice & Equatable>(
-        _ name: String, _ keyPath: WritableKeyPath<Options, [Element]?> & Sendable, metavar: String = "LIST", help: String
+        _ name: String, _ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<Options, [Element]?>, metavar: String = "LIST",
+        help: String
     ) -> Option {
         let choices = Element.allCases.map(\.rawValue)
         let spec = OptionSpec(name, value: metavar, values: choices, isList: true, help: help)
         return Option(spec: spec, keyPath: keyPath) { options, word, label in
-            var list = options[keyPath: keyPath] ?? []
+            let path = keyPath()
+            var list = options[keyPath: path] ?? []
             for part in word.split(separator: ",", omittingEmptySubsequences: false) {
                 let item = String(part).trimmingSpaces()
                 guard let element = Element(rawValue: item) else {
@@ -164,43 +173,44 @@ public struct Option<Options: CommandOptions>: Sendable {
                 }
                 if !list.contains(element) { list.append(element) }
             }
-            options[keyPath: keyPath] = list
+            options[keyPath: path] = list
         }
     }
 }
 
-/// One positional argument in the table, bound to a property of `Options`.
+/// One positional argument in the table, bound to a property of `Options` (its key
+/// path made only when used, as for `Option`).
 public struct Argument<Options: CommandOptions>: Sendable {
     public let spec: ArgumentSpec
-    let keyPath: PartialKeyPath<Options> & Sendable
+    let keyPath: @Sendable () -> PartialKeyPath<Options>
     let store: @Sendable (inout Options, String) throws -> Void
 
     /// A required argument (the parser checks it is there, so the default is never seen).
     static func required<Value>(
-        _ name: String, _ kind: ArgumentKind, _ keyPath: WritableKeyPath<Options, Value> & Sendable, _ type: ValueType<Value>,
-        help: String
+        _ name: String, _ kind: ArgumentKind, _ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<Options, Value>,
+        _ type: ValueType<Value>, help: String
     ) -> Argument {
         Argument(spec: ArgumentSpec(name, kind, values: type.choices, help: help), keyPath: keyPath) { options, word in
-            options[keyPath: keyPath] = try type.decode(word, name)
+            options[keyPath: keyPath()] = try type.decode(word, name)
         }
     }
 
     static func optional<Value>(
-        _ name: String, _ kind: ArgumentKind, _ keyPath: WritableKeyPath<Options, Value?> & Sendable, _ type: ValueType<Value>,
-        help: String
+        _ name: String, _ kind: ArgumentKind, _ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<Options, Value?>,
+        _ type: ValueType<Value>, help: String
     ) -> Argument {
         Argument(spec: ArgumentSpec(name, kind, optional: true, values: type.choices, help: help), keyPath: keyPath) { options, word in
-            options[keyPath: keyPath] = try type.decode(word, name)
+            options[keyPath: keyPath()] = try type.decode(word, name)
         }
     }
 
     /// One or more: every remaining argument, in order.
     static func repeated<Value>(
-        _ name: String, _ kind: ArgumentKind, _ keyPath: WritableKeyPath<Options, [Value]> & Sendable, _ type: ValueType<Value>,
-        help: String
+        _ name: String, _ kind: ArgumentKind, _ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<Options, [Value]>,
+        _ type: ValueType<Value>, help: String
     ) -> Argument {
         Argument(spec: ArgumentSpec(name, kind, repeated: true, values: type.choices, help: help), keyPath: keyPath) { options, word in
-            options[keyPath: keyPath].append(try type.decode(word, name))
+            options[keyPath: keyPath()].append(try type.decode(word, name))
         }
     }
 }
@@ -219,32 +229,38 @@ public enum Usage<Options: CommandOptions> {
 
 extension CommandSpec {
     /// A command's table entry. `forms` are its usage lines; without them, one line:
-    /// the arguments, then every option in brackets.
+    /// the arguments, then every option in brackets. The forms name properties by key
+    /// path, so they are made (and matched to the table) only when help, completion or
+    /// the man page read them.
     static func make<Options: CommandOptions>(
         _ name: CommandName, _ type: Options.Type = Options.self, summary: String, discussion: String,
-        arguments: [Argument<Options>] = [], options: [Option<Options>] = [], forms: [[Usage<Options>]] = [],
+        arguments: [Argument<Options>] = [], options: [Option<Options>] = [],
+        forms: @autoclosure @escaping @Sendable () -> [[Usage<Options>]] = [],
         run: @escaping @Sendable (Options, Invocation) throws -> Int32
     ) -> CommandSpec {
-        func item(_ path: PartialKeyPath<Options>, optional: Bool?) -> UsageItem {
-            if let a = arguments.first(where: { $0.keyPath == path }) {
-                return UsageItem([.argument(a.spec)], optional: optional ?? a.spec.isOptional)
+        @Sendable func erasedForms() -> [UsageForm] {
+            func item(_ path: PartialKeyPath<Options>, optional: Bool?) -> UsageItem {
+                if let a = arguments.first(where: { $0.keyPath() == path }) {
+                    return UsageItem([.argument(a.spec)], optional: optional ?? a.spec.isOptional)
+                }
+                guard let o = options.first(where: { $0.keyPath() == path }) else {
+                    preconditionFailure("\(name.rawValue): a usage form names a property the table does not list")
+                }
+                return UsageItem([.option(o.spec)], optional: optional ?? true)
             }
-            guard let o = options.first(where: { $0.keyPath == path }) else {
-                preconditionFailure("\(name.rawValue): a usage form names a property the table does not list")
+            let given = forms()
+            let usage = given.isEmpty ? [arguments.map { Usage.argument($0.keyPath()) } + options.map { .option($0.keyPath()) }] : given
+            return usage.map { form in
+                UsageForm(
+                    items: form.map { element -> UsageItem in
+                        switch element {
+                        case .argument(let path): return item(path, optional: nil)
+                        case .option(let path): return item(path, optional: true)
+                        case .required(let path): return item(path, optional: false)
+                        case .either(let paths): return UsageItem(paths.flatMap { item($0, optional: true).alternatives }, optional: true)
+                        }
+                    })
             }
-            return UsageItem([.option(o.spec)], optional: optional ?? true)
-        }
-        let usage = forms.isEmpty ? [arguments.map { Usage.argument($0.keyPath) } + options.map { .option($0.keyPath) }] : forms
-        let erasedForms = usage.map { form in
-            UsageForm(
-                items: form.map { element -> UsageItem in
-                    switch element {
-                    case .argument(let path): return item(path, optional: nil)
-                    case .option(let path): return item(path, optional: true)
-                    case .required(let path): return item(path, optional: false)
-                    case .either(let paths): return UsageItem(paths.flatMap { item($0, optional: true).alternatives }, optional: true)
-                    }
-                })
         }
         @Sendable func decode(_ parsed: ParsedArguments) throws -> Options {
             var result = Options()
@@ -269,7 +285,7 @@ extension CommandSpec {
         }
         return CommandSpec(
             name: name, summary: summary, discussion: discussion, arguments: arguments.map(\.spec),
-            options: options.map(\.spec), forms: erasedForms,
+            options: options.map(\.spec), makeForms: erasedForms,
             decode: { try decode($0) },
             execute: { parsed, invocation in try run(try decode(parsed), invocation) })
     }

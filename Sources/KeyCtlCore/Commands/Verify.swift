@@ -47,10 +47,21 @@ enum VerifyCommand {
             inv.context.err(KeyCtlError(code, answer.message, hint: answer.hint).description + "\n")
         } else if let record = answer.record {
             try inv.output(
-                "valid: \(inv.describe(record)), \(record.environment.rawValue), \(record.permissions.names.joined(separator: ",")), expires \(inv.time(record.expiresAt, none: "never"))\n"
+                "valid: \(inv.describe(record)), \(record.environment.rawValue), \(commaSeparated(record.permissions.names)), expires \(inv.time(record.expiresAt, none: "never"))\n"
             )
         }
         return answer.exitStatus
+    }
+
+    /// "read,write": `joined(separator:)` is generic over the element's protocol and
+    /// looks its conformance up at run time, a cost at start-up.
+    static func commaSeparated(_ names: [String]) -> String {
+        var text = ""
+        for name in names {
+            if !text.isEmpty { text += "," }
+            text += name
+        }
+        return text
     }
 
     /// The answer for one presented text (trimmed): the key or any form PresentedKey reads.

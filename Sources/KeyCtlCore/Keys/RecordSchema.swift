@@ -20,26 +20,52 @@ public enum RecordField: Int, CaseIterable, Sendable {
     case createdAt, expiresAt, revokedAt, lastUsedAt, rotatedFrom, rotatedTo
 
     // swift-format-ignore
-    /// The table. Columns: JSON key, type (and where the value lives in KeyRecord),
-    /// null allowed, first keystore format that stores it, printed by --json, printed
-    /// by `show` (and what it prints for null), copied by `rotate` to the new key.
+    /// The table. Columns: JSON key, kind of value (and its rule), null allowed, first
+    /// keystore format that stores it, printed by --json, printed by `show` (and what
+    /// it prints for null), copied by `rotate` to the new key. Where KeyRecord keeps
+    /// the value is the next switch, `type`.
     var spec: FieldSpec {
         switch self {
-        case .id:           FieldSpec("id",           .id(\.id),                        nullable: false, json: true,  show: .shown)
-        case .name:         FieldSpec("name",         .text(\.name, .name),             nullable: false, json: true,  show: .shown, rotate: .carried)
-        case .description:  FieldSpec("description",  .optionalText(\.description, .description), nullable: true, since: 2, json: true, show: .shown(none: "-"),
+        case .id:           FieldSpec(self, "id",           .id,                       nullable: false, json: true,  show: .shown)
+        case .name:         FieldSpec(self, "name",         .text(.name),              nullable: false, json: true,  show: .shown, rotate: .carried)
+        case .description:  FieldSpec(self, "description",  .optionalText(.description), nullable: true, since: 2, json: true, show: .shown(none: "-"),
                                       rotate: .carried)  // mutation-point: rotate-keeps-description
-        case .digest:       FieldSpec("digest",       .digest(\.digest),                nullable: false, json: false, show: .hidden)
-        case .hint:         FieldSpec("hint",         .hint(\.hint),                    nullable: false, json: true,  show: .shown)
-        case .environment:  FieldSpec("environment",  .environment(\.environment),      nullable: false, json: true,  show: .shown, rotate: .carried)
-        case .permissions:  FieldSpec("permissions",  .permissions(\.permissions),      nullable: false, json: true,  show: .shown, rotate: .carried)
-        case .status:       FieldSpec("status",       .status,                          nullable: false, json: true,  show: .shown)
-        case .createdAt:    FieldSpec("created_at",   .time(\.createdAt),               nullable: false, json: true,  show: .shown)
-        case .expiresAt:    FieldSpec("expires_at",   .optionalTime(\.expiresAt),       nullable: true,  json: true,  show: .shown(none: "never"))
-        case .revokedAt:    FieldSpec("revoked_at",   .optionalTime(\.revokedAt),       nullable: true,  json: true,  show: .shown(none: "-"))
-        case .lastUsedAt:   FieldSpec("last_used_at", .optionalTime(\.lastUsedAt),      nullable: true,  json: true,  show: .shown(none: "never"))
-        case .rotatedFrom:  FieldSpec("rotated_from", .link(\.rotatedFrom),             nullable: true,  json: true,  show: .shown(none: "-"))
-        case .rotatedTo:    FieldSpec("rotated_to",   .link(\.rotatedTo),               nullable: true,  json: true,  show: .shown(none: "-"))
+        case .digest:       FieldSpec(self, "digest",       .digest,                   nullable: false, json: false, show: .hidden)
+        case .hint:         FieldSpec(self, "hint",         .hint,                     nullable: false, json: true,  show: .shown)
+        case .environment:  FieldSpec(self, "environment",  .environment,              nullable: false, json: true,  show: .shown, rotate: .carried)
+        case .permissions:  FieldSpec(self, "permissions",  .permissions,              nullable: false, json: true,  show: .shown, rotate: .carried)
+        case .status:       FieldSpec(self, "status",       .status,                   nullable: false, json: true,  show: .shown)
+        case .createdAt:    FieldSpec(self, "created_at",   .time,                     nullable: false, json: true,  show: .shown)
+        case .expiresAt:    FieldSpec(self, "expires_at",   .optionalTime,             nullable: true,  json: true,  show: .shown(none: "never"))
+        case .revokedAt:    FieldSpec(self, "revoked_at",   .optionalTime,             nullable: true,  json: true,  show: .shown(none: "-"))
+        case .lastUsedAt:   FieldSpec(self, "last_used_at", .optionalTime,             nullable: true,  json: true,  show: .shown(none: "never"))
+        case .rotatedFrom:  FieldSpec(self, "rotated_from", .link,                     nullable: true,  json: true,  show: .shown(none: "-"))
+        case .rotatedTo:    FieldSpec(self, "rotated_to",   .link,                     nullable: true,  json: true,  show: .shown(none: "-"))
+        }
+    }
+
+    // swift-format-ignore
+    /// Where KeyRecord keeps each field: the kind of `spec` with the value's key path
+    /// (RecordSchemaTests holds the two to the same kind). Only what reads any field
+    /// alike uses it (`show`, rotate's carry-over): a key path is made at run time,
+    /// and making the table's cost more than the rest of a settled `verify`, so the
+    /// readers, the encoder and --json go by `spec` and switches over the field.
+    var type: FieldType {
+        switch self {
+        case .id:           .id(\.id)
+        case .name:         .text(\.name, .name)
+        case .description:  .optionalText(\.description, .description)
+        case .digest:       .digest(\.digest)
+        case .hint:         .hint(\.hint)
+        case .environment:  .environment(\.environment)
+        case .permissions:  .permissions(\.permissions)
+        case .status:       .status
+        case .createdAt:    .time(\.createdAt)
+        case .expiresAt:    .optionalTime(\.expiresAt)
+        case .revokedAt:    .optionalTime(\.revokedAt)
+        case .lastUsedAt:   .optionalTime(\.lastUsedAt)
+        case .rotatedFrom:  .link(\.rotatedFrom)
+        case .rotatedTo:    .link(\.rotatedTo)
         }
     }
 }
@@ -72,6 +98,23 @@ public enum TextRule: Sendable {
     }
 }
 
+/// The kind of a field's value, without where KeyRecord keeps it.
+public enum FieldKind: Sendable, Equatable {
+    case id
+    case text(TextRule)
+    case optionalText(TextRule)
+    case digest
+    case hint
+    case environment
+    case permissions
+    case time
+    case optionalTime
+    /// A rotation link: a key id or null.
+    case link
+    /// Derived from the stored fields at a moment (KeyRecord.status(at:)).
+    case status
+}
+
 /// The type of a field and where KeyRecord keeps it.
 public enum FieldType: @unchecked Sendable {
     case id(WritableKeyPath<KeyRecord, String>)
@@ -87,6 +130,23 @@ public enum FieldType: @unchecked Sendable {
     case link(WritableKeyPath<KeyRecord, String?>)
     /// Derived from the stored fields at a moment (KeyRecord.status(at:)).
     case status
+
+    /// The kind, without the key path.
+    var kind: FieldKind {
+        switch self {
+        case .id: .id
+        case .text(_, let rule): .text(rule)
+        case .optionalText(_, let rule): .optionalText(rule)
+        case .digest: .digest
+        case .hint: .hint
+        case .environment: .environment
+        case .permissions: .permissions
+        case .time: .time
+        case .optionalTime: .optionalTime
+        case .link: .link
+        case .status: .status
+        }
+    }
 }
 
 public enum ShowStyle: Sendable, Equatable {
@@ -103,24 +163,28 @@ public enum RotateRule: Sendable, Equatable {
     case carried
 }
 
-public struct FieldSpec: @unchecked Sendable {
+public struct FieldSpec: Sendable {
+    public let field: RecordField
     public let key: StaticString
     public var name: String { key.description }
-    public let type: FieldType
+    public let kind: FieldKind
+    /// Where KeyRecord keeps it (made on demand: see RecordField.type).
+    public var type: FieldType { field.type }
     public let nullable: Bool
     /// The first keystore format version whose records hold it.
     public let since: Int
     public let json: Bool
     public let show: ShowStyle
     public let rotate: RotateRule
-    public var stored: Bool {
-        if case .status = type { return false }
-        return true
-    }
+    public var stored: Bool { kind != .status }
 
-    init(_ key: StaticString, _ type: FieldType, nullable: Bool, since: Int = 1, json: Bool, show: ShowStyle, rotate: RotateRule = .fresh) {
+    init(
+        _ field: RecordField, _ key: StaticString, _ kind: FieldKind, nullable: Bool, since: Int = 1, json: Bool, show: ShowStyle,
+        rotate: RotateRule = .fresh
+    ) {
+        self.field = field
         self.key = key
-        self.type = type
+        self.kind = kind
         self.nullable = nullable
         self.since = since
         self.json = json
@@ -134,7 +198,6 @@ public enum RecordSchema {
     public static let fields: [FieldSpec] = RecordField.allCases.map(\.spec)
     /// The fields a keystore stores, in the order it stores them.
     public static let stored: [RecordField] = RecordField.allCases.filter { $0.spec.stored }
-    static let storedSpecs: [FieldSpec] = stored.map(\.spec)
     /// Where the reader keeps the fields it checks across records.
     static let idSlot = stored.firstIndex(of: .id)!
     static let nameSlot = stored.firstIndex(of: .name)!
@@ -254,9 +317,9 @@ struct FieldStep: @unchecked Sendable {
         nullable = spec.nullable
         since = spec.since
         var rule: TextRule?
-        switch spec.type {
+        switch spec.kind {
         case .id: kind = .id
-        case .text(_, let r), .optionalText(_, let r):
+        case .text(let r), .optionalText(let r):
             kind = .text
             rule = r
         case .digest: kind = .digest

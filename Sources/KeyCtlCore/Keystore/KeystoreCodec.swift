@@ -538,9 +538,8 @@ public enum KeystoreCodec {
             var r = KeyRecord(id: "", name: "", digest: "", hint: "", environment: .live, permissions: .read, createdAt: 0)
             for i in 0..<steps.count {
                 let value = raw.values[i]
-                // The fields every record has are set directly: a key path write costs
-                // more than the rest of building a record. Any other field (an optional
-                // text field added to the table) goes through its key path.
+                // Set directly, never through the table's key paths: making them costs
+                // more than the rest of a settled verify (RecordField.type).
                 switch steps[i].field {
                 case .id: r.id = text(value) ?? ""
                 case .name: r.name = text(value) ?? ""
@@ -554,8 +553,8 @@ public enum KeystoreCodec {
                 case .expiresAt: if case .time(let t) = value { r.expiresAt = t }
                 case .revokedAt: if case .time(let t) = value { r.revokedAt = t }
                 case .lastUsedAt: if case .time(let t) = value { r.lastUsedAt = t }
-                default:
-                    if case .optionalText(let path, _) = RecordSchema.storedSpecs[i].type, let t = text(value) { r[keyPath: path] = t }
+                case .description: r.description = text(value)
+                case .status: break
                 }
             }
             return r
