@@ -245,6 +245,127 @@ import Testing
         #expect(w.bytes() == before)
     }
 
+    // MARK: A keystore edited in place while list runs
+
+    /// Writes `bytes` over the keystore at `offset`, in place (same inode, no rename).
+    static func editInPlace(_ path: String, at offset: Int, _ bytes: [UInt8]) {
+        let fd = open(path, O_WRONLY)
+        #expect(fd >= 0)
+        #expect(pwrite(fd, bytes, bytes.count, off_t(offset)) == bytes.count)
+        close(fd)
+    }
+
+    /// Where the `n`th record (in file order) has its name's first character.
+    static func nameAt(record n: Int, in bytes: [UInt8], key: String = "\"name\":\"") throws -> Int {
+        let text = Array(key.utf8)
+        var found = -1, at = 0
+        while found < n {
+            at = try #require((at..<(bytes.count - text.count)).first { bytes[$0..<($0 + text.count)].elementsEqual(text) }) + text.count
+            found += 1
+        }
+        return at
+    }
+
+    /// A keystore of 700 records in time order (newest first is the file backwards),
+    /// whose `list --json --all` is several flushes long, its times set in the past,
+    /// read in windows of 4096 bytes (so the output pass reads it again).
+    func editableWorld() throws -> World {
+        var (keystore, stamps) = Self.keystore(seed: 21, count: 700)
+        for i in keystore.keys.indices {
+            keystore.keys[i].createdAt = Self.now - 100_000 + Int64(i)
+            keystore.keys[i].name = "svc \(i)"
+        }
+        let w = try world(keystore, stamps: stamps)
+        var times = [timespec(tv_sec: 1_600_000_000, tv_nsec: 0), timespec(tv_sec: 1_600_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, w.keystore, &times, 0) == 0)
+        #expect(try Self.takesWindowedWay(w.keystore, window: 4 << 20))
+        #expect(w.run(["list", "--json", "--all"]).stdout.utf8.count > 3 * ListStream.flushSize)
+        w.system.listWindowSize = 4096
+        return w
+    }
+
+    /// An edit in place between the check and the output (a name's letter, the same
+    /// length; or bytes appended): the file's size or times differ from those it had
+    /// when opened, so list fails before the first byte of output. keyctl 2 before
+    /// this printed the edited, never checked name and exited 0.
+    @Test(arguments: ["a name", "appended bytes"])
+    func anEditBetweenThePassesFailsBeforeAnyOutput(edit: String) throws {
+        let w = try editableWorld()
+        let bytes = try #require(w.bytes())
+        let at = edit == "a name" ? try Self.nameAt(record: 350, in: bytes) : bytes.count
+        let path = w.keystore
+        w.faultInjection = { step in if step == "list checked" { Self.editInPlace(path, at: at, Array("X".utf8)) } }
+        let r = w.run(["list", "--json", "--all"])
+        #expect(r.status == 74)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("changed while it was read; run the command again"), "\(r.stderr)")
+        var edited = bytes
+        if at < bytes.count { edited[at] = UInt8(ascii: "X") } else { edited.append(UInt8(ascii: "X")) }
+        #expect(w.bytes() == edited, "list wrote nothing to the keystore")
+    }
+
+    /// An edit the file's size and times do not show (a write through a shared
+    /// mapping, or within the file system's timestamp granularity: here the times are
+    /// pinned by the seam): the record's hash sees it when that record is reached.
+    /// Reached before the first flush (a record among the newest), nothing is on
+    /// stdout; reached after (the oldest), stdout holds an array without its `]`, which
+    /// no JSON parser takes, and the status is 74 all the same.
+    @Test(arguments: [650, 0])
+    func anEditTheTimesDoNotShowIsSeenByTheRecordsHash(record: Int) throws {
+        let w = try editableWorld()
+        let path = w.keystore
+        w.system.statusOverride = { p, st in
+            if p == path {
+                st.st_mtim = timespec(tv_sec: 1_600_000_000, tv_nsec: 0)
+                st.st_ctim = timespec(tv_sec: 1_600_000_000, tv_nsec: 0)
+            }
+        }
+        let at = try Self.nameAt(record: record, in: try #require(w.bytes()))
+        w.faultInjection = { step in if step == "list checked" { Self.editInPlace(path, at: at, Array("X".utf8)) } }
+        let r = w.run(["list", "--json", "--all"])
+        #expect(r.status == 74)
+        #expect(r.stderr.contains("changed while it was read; run the command again"), "\(r.stderr)")
+        if record == 650 {
+            #expect(r.stdout.isEmpty)
+        } else {
+            #expect(r.stdout.hasPrefix("[{") && !r.stdout.hasSuffix("]\n"))
+            #expect(r.stdout.utf8.count > ListStream.flushSize)
+            #expect((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) == nil)
+            #expect(!r.stdout.contains("\"name\":\"Xvc 0\""), "the edited record was never printed")
+        }
+    }
+
+    /// A keystore that fits in one window is printed from the bytes that were checked:
+    /// an edit in place between the passes changes nothing printed.
+    @Test func aKeystoreInOneWindowPrintsWhatItChecked() throws {
+        let w = try editableWorld()
+        w.system.listWindowSize = SystemSeam().listWindowSize
+        let expected = w.run(["list", "--json", "--all"])
+        let path = w.keystore
+        let at = try Self.nameAt(record: 0, in: try #require(w.bytes()))
+        w.faultInjection = { step in if step == "list checked" { Self.editInPlace(path, at: at, Array("\u{1}".utf8)) } }
+        let r = w.run(["list", "--json", "--all"])
+        #expect(r.status == 0 && r.stdout == expected.stdout)
+        #expect(w.bytes()?[at] == 1)
+    }
+
+    /// A keystore not in keyctl's layout goes the mapped way, which prints from its own
+    /// copy of the file: an edit in place between the passes changes nothing printed.
+    @Test func theMappedWayPrintsWhatItChecked() throws {
+        let (keystore, stamps) = Self.keystore(seed: 22, count: 40)
+        let w = try world(keystore, stamps: stamps)
+        let object = try JSONSerialization.jsonObject(with: Data(try #require(w.bytes())))
+        w.write(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]), as: UTF8.self))
+        #expect(try !Self.takesWindowedWay(w.keystore, window: 4 << 20))
+        let expected = w.run(["list", "--json", "--all"])
+        #expect(expected.status == 0)
+        let path = w.keystore
+        let at = try Self.nameAt(record: 0, in: try #require(w.bytes()), key: "\"name\" : \"")
+        w.faultInjection = { step in if step == "list checked" { Self.editInPlace(path, at: at, Array("\u{1}".utf8)) } }
+        let r = w.run(["list", "--json", "--all"])
+        #expect(r.status == 0 && r.stdout == expected.stdout)
+    }
+
     @Test(arguments: [7, 8])
     func recordsAreWrittenAsTheTablesKeyPathsSay(seed: UInt64) {
         let (keystore, _) = Self.keystore(seed: seed, count: 300)

@@ -32,8 +32,15 @@
 // - Memory of the windowed way: one window, 4 bytes per record (its offset), and for
 //   the check 8 bytes per id and per digest (their hashes, and a copy of each split
 //   into cache-sized parts); never the file, never a model.
-// - The file is not changed in place between the passes (keyctl replaces it by rename);
-//   a record whose bytes no longer fit its checked layout is IO_ERROR, "run it again".
+// - What is printed is what was checked, also when the file is edited in place while
+//   list runs (keyctl replaces it by rename, but an editor or a script may write into
+//   it). The windowed way prints a record only if its bytes hash as they did when
+//   checked, and compares the file's size and times with those it had when opened
+//   before the first byte goes out; either difference is IO_ERROR "changed while it
+//   was read; run the command again". Seen before the first flush (64 KiB of output),
+//   nothing is on stdout; seen later (an edit the size and times do not show, in a
+//   record printed after that), stdout holds an array without its `]`, never a whole
+//   JSON document. The mapped way prints from a private copy of the file.
 // - A failed write to stdout (closed, full) is IO_ERROR, as for every command.
 
 #if canImport(Glibc)
@@ -109,7 +116,9 @@ enum ListStream {
             var window = try Window(fd: fd, size: size, capacity: min(file.system.listWindowSize, size), file: file)
             defer { window.free() }
             if let checked = try checkWindowed(&window) {
-                try printWindowed(inv, checked, &window, filter: filter)
+                // Between the passes (tests edit the file in place here).
+                try file.system.faultInjection?("list checked")
+                try printWindowed(inv, checked, &window, filter: filter, opened: st)
                 return
             }
         }
@@ -176,6 +185,9 @@ enum ListStream {
         var recordsEnd: Int
         /// created_at never decreases in file order: newest first is backwards.
         var ordered: Bool
+        /// Per record, a hash of its bytes as checked (ByteHash.wide): the output pass
+        /// prints a record only if its bytes are still these.
+        var hashes: [UInt64] = []
 
         static let generalMark = KeystoreCheck.Chunk.generalMark
 
@@ -221,7 +233,7 @@ enum ListStream {
         guard chunk.end + 4 == size, window.end == size, memcmp(window.buffer + (chunk.end - window.start), "\n]}\n", 4) == 0 else { return nil }
         // Unique ids and digests, names in use: an equal hash is a doubt.
         guard KeystoreCheck.merge([chunk], splits: [first], window) != nil else { return nil }
-        return Checked(version: version, offsets: chunk.offsets, recordsEnd: chunk.end, ordered: chunk.ordered)
+        return Checked(version: version, offsets: chunk.offsets, recordsEnd: chunk.end, ordered: chunk.ordered, hashes: chunk.hashes)
     }
 
     /// The record at `from` in `base[..<to]` through the general reader, and where it
@@ -267,7 +279,16 @@ enum ListStream {
         KeyCtlError(.ioError, "keystore \(file.path) changed while it was read; run the command again")
     }
 
-    static func printWindowed(_ inv: Invocation, _ checked: Checked, _ window: inout Window, filter: ListFilter) throws {
+    /// The output pass. A file that fits in the window is printed from the bytes that
+    /// were checked, still in the window. A larger one is read again, and it may have
+    /// been edited in place since it was checked (keyctl itself replaces it by rename,
+    /// but an editor or a script may write into it): a record is printed only if its
+    /// bytes hash as they did when checked, and before the first byte goes to stdout
+    /// the file's size and times are compared with those it had when opened. Either
+    /// difference is IO_ERROR, "changed while it was read": with nothing on stdout when
+    /// seen before the first flush, else with stdout cut short, an array without its
+    /// `]` (never a whole JSON document).
+    static func printWindowed(_ inv: Invocation, _ checked: Checked, _ window: inout Window, filter: ListFilter, opened: stat) throws {
         let order = try newestFirstOrder(checked, &window)
         let usage = inv.usage.times { try? inv.keystoreFile().usageFile() }
         var out = OutputBuffer(capacity: flushSize + longestRecord * 2)
@@ -275,6 +296,8 @@ enum ListStream {
         let writer = RecordWriter(version: checked.version, now: inv.now, usage: usage)
         out.append("[")
         var first = true
+        // Nothing to compare when nothing is read again.
+        var timesCompared = window.size <= window.capacity
         let count = checked.offsets.count
         try RecordSchema.steps.withUnsafeBufferPointer { steps in
             for k in 0..<count {
@@ -286,6 +309,7 @@ enum ListStream {
                     try window.load(min(low, from), to)
                 }
                 let base = UnsafePointer(window.buffer)
+                guard ByteHash.wide(base + (from - window.start), to - from) == checked.hashes[i] else { throw changed(window.file) }
                 if !checked.isGeneral(i) {
                     guard
                         let written = writer.write(
@@ -305,11 +329,27 @@ enum ListStream {
                     out.append(w.bytes)
                 }
                 first = false
-                if out.count >= flushSize { try out.flush(inv) }
+                if out.count >= flushSize {
+                    if !timesCompared { try unchanged(window, since: opened) }
+                    timesCompared = true
+                    try out.flush(inv)
+                }
             }
         }
         out.append("]\n")
+        if !timesCompared { try unchanged(window, since: opened) }
         try out.flush(inv)
+    }
+
+    /// Throws "changed while it was read" unless the file has the size and the times
+    /// it had when opened. (A write through a shared mapping, or one within the file
+    /// system's timestamp granularity, may leave them alone: the records' hashes
+    /// still see it, when the record is printed.)
+    static func unchanged(_ window: Window, since opened: stat) throws {
+        guard let now = window.file.system.status(of: window.fd, path: window.file.path), now.st_size == opened.st_size,
+            now.st_mtim.tv_sec == opened.st_mtim.tv_sec, now.st_mtim.tv_nsec == opened.st_mtim.tv_nsec,
+            now.st_ctim.tv_sec == opened.st_ctim.tv_sec, now.st_ctim.tv_nsec == opened.st_ctim.tv_nsec
+        else { throw changed(window.file) }
     }
 
     /// Output bytes, flushed to stdout in pieces.
@@ -572,14 +612,19 @@ enum ListStream {
 
     // MARK: The mapped way
 
+    /// The whole file read into memory of its own (not mapped: an edit in place would
+    /// show through a mapping), checked, and printed from that copy: what is printed
+    /// is what was checked, whatever happens to the file meanwhile.
     static func printMapped(_ inv: Invocation, _ file: KeystoreFile, fd: Int32, size: Int, filter: ListFilter) throws {
-        try file.withContents(fd, size: size) { bytes in
+        try file.readAll(fd, sizeHint: size).withUnsafeBufferPointer { bytes in
             let spans: [RecordSpan]
             do throws(KeystoreFault) {
                 (_, spans) = try KeystoreCodec.decodeSpans(bytes)
             } catch {
                 throw file.corrupt(error, in: bytes)
             }
+            // Between the passes (tests edit the file in place here).
+            try file.system.faultInjection?("list checked")
             var w = JSONWriter(capacity: flushSize + 4096)
             w.raw("[")
             var first = true
@@ -589,7 +634,7 @@ enum ListStream {
                 do throws(KeystoreFault) {
                     record = try KeystoreCodec.decodeRecord(UnsafeBufferPointer(rebasing: bytes[start..<(start + Int(span.length))]))
                 } catch {
-                    // Checked whole a moment ago, in the same private mapping: cannot happen.
+                    // Checked whole a moment ago, in this same copy: cannot happen.
                     throw file.corrupt(KeystoreFault(offset: start + (error.offset ?? 0), message: error.message), in: bytes)
                 }
                 guard filter.keeps(record) != nil else { return }

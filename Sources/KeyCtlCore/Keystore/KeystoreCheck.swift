@@ -176,8 +176,8 @@ enum KeystoreCheck {
         var entries = false
         /// Offset, length and created_at of each record (a write, the mapped list).
         var spans = false
-        /// Each record's offset, marked when the general reader took it, and whether
-        /// created_at never decreases in file order (the windowed list).
+        /// Each record's offset, marked when the general reader took it, a hash of its
+        /// bytes, and whether created_at never decreases in file order (the windowed list).
         var offsets = false
     }
 
@@ -202,6 +202,8 @@ enum KeystoreCheck {
         var spans: [RecordSpan] = []
         /// Where each record starts; the top bit marks one the general reader took.
         var offsets: [UInt32] = []
+        /// With the offsets, a hash of each record's bytes (ByteHash.wide).
+        var hashes: [UInt64] = []
         /// created_at never decreased from one record to the next.
         var ordered = true
 
@@ -223,7 +225,10 @@ enum KeystoreCheck {
         out.digests.reserveCapacity(expected)
         if collect.entries { out.entries.reserveCapacity(expected) }
         if collect.spans { out.spans.reserveCapacity(expected) }
-        if collect.offsets { out.offsets.reserveCapacity(expected) }
+        if collect.offsets {
+            out.offsets.reserveCapacity(expected)
+            out.hashes.reserveCapacity(expected)
+        }
         let needsTime = collect.spans || collect.offsets
         var latest = Int64.min
         var general: KeystoreCodec.Decoder?
@@ -269,6 +274,7 @@ enum KeystoreCheck {
                 if collect.spans { out.spans.append(RecordSpan(offset: UInt32(pos), length: UInt32(recordEnd - pos), createdAt: created)) }
                 if collect.offsets {
                     out.offsets.append(UInt32(pos) | (canonical ? 0 : Chunk.generalMark))
+                    out.hashes.append(ByteHash.wide(base + (pos - at), recordEnd - pos))
                     if created < latest { out.ordered = false }
                     latest = max(latest, created)
                 }
@@ -514,5 +520,28 @@ enum ByteHash {
         }
         h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
         return h ^ (h >> 32)
+    }
+
+    /// The same kind of hash for a longer string (a whole record): four independent
+    /// lanes of 8 bytes, so the multiplications overlap, then the rest through `of`.
+    @inline(__always) static func wide(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        let raw = UnsafeRawPointer(p)
+        let k: UInt64 = 0xBF58_476D_1CE4_E5B9
+        var a = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15, b = k, c: UInt64 = 0x94D0_49BB_1331_11EB, d: UInt64 = 0xD6E8_FEB8_6659_FD93
+        var i = 0
+        while i + 32 <= n {
+            a = (a ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* k
+            b = (b ^ raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)) &* k
+            c = (c ^ raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)) &* k
+            d = (d ^ raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)) &* k
+            a ^= a >> 31
+            b ^= b >> 31
+            c ^= c >> 31
+            d ^= d >> 31
+            i += 32
+        }
+        var h = a ^ (b << 16 | b >> 48) ^ (c << 32 | c >> 32) ^ (d << 48 | d >> 16)
+        h = (h ^ of(p + i, n - i)) &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 29)
     }
 }
