@@ -2,8 +2,10 @@
 // table makes no key path until one is used (Options.swift), every option and
 // argument of every command still sets exactly one property, the global options'
 // switch sets theirs, the record table's key-path-free kinds agree with its key
-// paths, and argv is read as CommandLine.arguments reads it.
+// paths, argv is read as CommandLine.arguments reads it, and the usage file's
+// reader sized by what fstat saw still reads a file that grew since.
 
+import Foundation
 import Testing
 
 @testable import KeyCtlCore
@@ -141,5 +143,21 @@ import Testing
             #expect(KeyCtl.arguments(1, argv.baseAddress!) == [])
             #expect(KeyCtl.arguments(0, argv.baseAddress!) == [])
         }
+    }
+
+    @Test func theUsageReaderReadsPastWhatItExpected() throws {
+        let path = "/tmp/keyctl-startup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        try #require(fd >= 0)
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        try #require(bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) } == bytes.count)
+        for (offset, expected) in [(0, 0), (0, 10), (0, 100_000), (99_990, 10), (99_990, 0), (50_000, 70_000), (100_000, 0)] {
+            #expect(UsageFile.readAll(fd, from: offset, expected: expected) == Array(bytes[offset...]), "from \(offset), expecting \(expected)")
+        }
+        #expect(UsageFile.readAll(fd, from: 0) == bytes)
     }
 }

@@ -157,7 +157,7 @@ public struct UsageFile {
         guard fstat(fd, &st) == 0 else { return nil }
         let size = Int(st.st_size)
         let start = max(0, size - window)
-        guard let bytes = Self.readAll(fd, from: start) else { return nil }
+        guard let bytes = Self.readAll(fd, from: start, expected: size - start) else { return nil }
         var newest: Timestamp?
         bytes.withUnsafeBytes { raw in
             var p = 0
@@ -173,9 +173,12 @@ public struct UsageFile {
         return newest
     }
 
-    static func readAll(_ fd: Int32, from offset: Int) -> [UInt8]? {
+    /// Everything from `offset` to the end. `expected`, the bytes the caller saw there,
+    /// sizes the buffer: verify reads a usage file of a few stamps, and zeroing 64 KiB
+    /// for it cost sixteen page faults on every run.
+    static func readAll(_ fd: Int32, from offset: Int, expected: Int = 64 << 10) -> [UInt8]? {
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var chunk = [UInt8](repeating: 0, count: min(64 << 10, max(expected, 0) + 1))
         var at = offset
         while true {
             let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(at)) }
