@@ -110,6 +110,19 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
                 built[Int(slot.offset)] = newValue
             }
         }
+        // In place, as an array's element is (`load` merges usage into every record).
+        _modify {
+            guard slots != nil else {
+                yield &built[i]
+                return
+            }
+            let slot = slots![i]
+            if slot.isStored {
+                built.append(record(stored: slot))
+                slots![i] = Slot(offset: UInt32(built.count - 1), length: 0, revokedSince: 0)
+            }
+            yield &built[Int(slots![i].offset)]
+        }
     }
 
     public mutating func replaceSubrange<C: Collection>(_ range: Range<Int>, with records: C) where C.Element == KeyRecord {
