@@ -62,12 +62,15 @@ final class KeystoreBytes: @unchecked Sendable {
 
 public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplaceableCollection, ExpressibleByArrayLiteral, Equatable, Sendable {
     /// Where element i is: `built[Int(offset)]` when `length` is 0, else `length`
-    /// bytes at `offset` in `file`. `revokedSince` is the stored record's
-    /// KeyRecord.revokedSince (0 for a built one).
+    /// bytes at `offset` in `file`. A stored record's revoked_at value (its opening
+    /// quote) is at `revokedAt` in `file`; `expiresAt` is its expires_at's when the
+    /// record was rotated and expires (KeyRecord.revokedSince is then the earlier of
+    /// the two), else 0. Times are parsed only when asked for (prune).
     struct Slot: Equatable {
         var offset: UInt32
         var length: UInt32
-        var revokedSince: Int64
+        var revokedAt: UInt32 = 0
+        var expiresAt: UInt32 = 0
 
         var isStored: Bool { length != 0 }
     }
@@ -104,7 +107,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
             }
             let slot = slots![i]
             if slot.isStored {
-                slots![i] = Slot(offset: UInt32(built.count), length: 0, revokedSince: 0)
+                slots![i] = Slot(offset: UInt32(built.count), length: 0)
                 built.append(newValue)
             } else {
                 built[Int(slot.offset)] = newValue
@@ -119,7 +122,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
             let slot = slots![i]
             if slot.isStored {
                 built.append(record(stored: slot))
-                slots![i] = Slot(offset: UInt32(built.count - 1), length: 0, revokedSince: 0)
+                slots![i] = Slot(offset: UInt32(built.count - 1), length: 0)
             }
             yield &built[Int(slots![i].offset)]
         }
@@ -132,7 +135,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
         }
         let first = built.count
         built.append(contentsOf: records)
-        slots!.replaceSubrange(range, with: (first..<built.count).map { Slot(offset: UInt32($0), length: 0, revokedSince: 0) })
+        slots!.replaceSubrange(range, with: (first..<built.count).map { Slot(offset: UInt32($0), length: 0) })
     }
 
     public mutating func reserveCapacity(_ n: Int) {
@@ -167,13 +170,18 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     /// then reads the file the old way).
     static func reading(_ spans: [Range<Int>], in file: KeystoreBytes) -> KeyRecords? {
         guard let base = file.buffer.baseAddress, file.buffer.count <= Int(UInt32.max) else { return nil }
-        var slots = [Slot](repeating: Slot(offset: 0, length: 0, revokedSince: 0), count: spans.count)
+        var slots = [Slot](repeating: Slot(offset: 0, length: 0), count: spans.count)
         if let tail = Tail.steps {
+            // On both cores for a large file, each part its own stretch of records.
+            let parts = KeystoreCheck.chunks(for: file.buffer.count) > 1 ? 2 : 1
             slots.withUnsafeMutableBufferPointer { slots in
-                for i in spans.indices {
-                    let span = spans[i]
-                    guard let since = tail.revokedSince(base, span), Self.hasPlainID(base, span) else { continue }
-                    slots[i] = Slot(offset: UInt32(span.lowerBound), length: UInt32(span.count), revokedSince: since)
+                KeystoreCheck.concurrently(parts) { part in
+                    for i in (spans.count * part / parts)..<(spans.count * (part + 1) / parts) {
+                        let span = spans[i]
+                        guard let (revokedAt, expiresAt) = tail.times(base, span), Self.hasPlainID(base, span) else { continue }
+                        slots[i] = Slot(
+                            offset: UInt32(span.lowerBound), length: UInt32(span.count), revokedAt: UInt32(revokedAt), expiresAt: UInt32(expiresAt))
+                    }
                 }
             }
         }
@@ -198,8 +206,10 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
         guard span.count > idOffset + 1, memcmp(base + span.lowerBound, head, idOffset) == 0,
             let quote = memchr(base + span.lowerBound + idOffset, 0x22, span.count - idOffset)
         else { return false }
-        let id = UnsafePointer<UInt8>(quote.assumingMemoryBound(to: UInt8.self))
-        return Names.isValidID(UnsafeBufferPointer(start: base + span.lowerBound + idOffset, count: id - (base + span.lowerBound + idOffset)))
+        // The check took the id, so it is base62 unless it was written with an escape.
+        let start = base + span.lowerBound + idOffset
+        let end = UnsafePointer<UInt8>(quote.assumingMemoryBound(to: UInt8.self))
+        return end > start && memchr(start, 0x5c, end - start) == nil
     }
 
     /// A record's last fields as keyctl writes them, read backwards from its `}`:
@@ -210,49 +220,56 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     /// follows a comma; a key appears once). Anything else (spacing, another order, a
     /// time not in keyctl's form) and the record is built instead.
     struct Tail: Sendable {
-        /// The fields from expires_at on, last first.
-        var fields: [FieldStep]
+        /// The fields from expires_at on, last first: the `,"name":` before each value
+        /// as its first and last eight bytes (little-endian words) and its length.
+        var fields: [(field: RecordField, head: UInt64, tail: UInt64, count: Int)]
 
         static let steps: Tail? = {
             let stored = RecordSchema.steps
             guard let first = stored.firstIndex(where: { $0.field == .expiresAt }) else { return nil }
             let tail = stored[first...]
             // Every value there is null or a string with no quote in it.
-            guard tail.allSatisfy({ $0.nullable && ($0.kind == .time || $0.kind == .link) }),
+            guard tail.allSatisfy({ $0.nullable && ($0.kind == .time || $0.kind == .link) && $0.literal.count >= 8 }),
                 tail.contains(where: { $0.field == .revokedAt }), tail.contains(where: { $0.field == .rotatedTo })
             else { return nil }
-            return Tail(fields: tail.reversed())
+            return Tail(
+                fields: tail.reversed().map { step in
+                    let raw = UnsafeRawPointer(step.literal.baseAddress!)
+                    let n = step.literal.count
+                    return (step.field, raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), n)
+                })
         }()
 
-        /// KeyRecord.revokedSince of the record at `span`, when its revoked_at is set
-        /// and its tail is in keyctl's layout; else nil.
-        func revokedSince(_ base: UnsafePointer<UInt8>, _ span: Range<Int>) -> Timestamp? {
+        /// Where the record at `span` has its revoked_at value (the opening quote), and
+        /// its expires_at value when it was also rotated (else 0), when revoked_at is
+        /// set and the tail is in keyctl's layout; else nil.
+        func times(_ base: UnsafePointer<UInt8>, _ span: Range<Int>) -> (revokedAt: Int, expiresAt: Int)? {
             var p = span.upperBound
             guard p - 1 > span.lowerBound, base[p - 1] == 0x7d else { return nil }
             p -= 1
-            var revokedAt: Timestamp?, expiresAt: Timestamp?, rotated = false
-            for step in fields {
-                let field = step.field, literal = step.literal
-                let end = p
-                if p - 4 > span.lowerBound, memcmp(base + p - 4, "null", 4) == 0 {
-                    p -= 4
+            var revokedAt = 0, expiresAt = 0, rotated = false
+            for (field, head, tail, n) in fields {
+                if p - 4 > span.lowerBound, UnsafeRawPointer(base + p - 4).loadUnaligned(as: UInt32.self) == UInt32(littleEndian: 0x6c6c_756e) {
+                    p -= 4  // null
                 } else {
                     guard p - 2 > span.lowerBound, base[p - 1] == 0x22 else { return nil }
                     p -= 2
                     while p > span.lowerBound && base[p] != 0x22 { p -= 1 }
-                    if field == .rotatedTo { rotated = true }
-                    if field == .revokedAt || field == .expiresAt {
-                        guard end - p == 22, let t = RFC3339.parseCanonical(base + p + 1) else { return nil }
-                        if field == .revokedAt { revokedAt = t } else { expiresAt = t }
+                    switch field {
+                    case .rotatedTo: rotated = true
+                    case .revokedAt: revokedAt = p
+                    case .expiresAt: expiresAt = p
+                    default: break
                     }
                 }
-                let n = literal.count
-                guard p - n > span.lowerBound, memcmp(base + p - n, literal.baseAddress!, n) == 0 else { return nil }
+                let raw = UnsafeRawPointer(base + p - n)
+                guard p - n > span.lowerBound, raw.loadUnaligned(as: UInt64.self) == head,
+                    raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == tail
+                else { return nil }
                 p -= n
             }
-            guard let revokedAt else { return nil }
-            guard rotated, let expiresAt else { return revokedAt }
-            return Swift.min(revokedAt, expiresAt)
+            guard revokedAt != 0 else { return nil }
+            return (revokedAt, rotated ? expiresAt : 0)
         }
     }
 
@@ -309,8 +326,18 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     /// When element i stops (or stopped) verifying for good (KeyRecord.revokedSince),
     /// without building a stored record.
     public func revokedSince(at i: Int) -> Timestamp? {
-        guard let slots, slots[i].isStored else { return self[i].revokedSince }
-        return slots[i].revokedSince
+        guard let slots, slots[i].isStored, let base = file?.buffer.baseAddress else { return self[i].revokedSince }
+        let slot = slots[i]
+        // A time in keyctl's form is 20 bytes in quotes; any other form the reader
+        // takes is left to the record.
+        func time(_ at: UInt32) -> Timestamp? {
+            guard base[Int(at) + 21] == 0x22 else { return nil }
+            return RFC3339.parseCanonical(base + Int(at) + 1)
+        }
+        guard let revokedAt = time(slot.revokedAt) else { return self[i].revokedSince }
+        guard slot.expiresAt != 0 else { return revokedAt }
+        guard let expiresAt = time(slot.expiresAt) else { return self[i].revokedSince }
+        return Swift.min(revokedAt, expiresAt)
     }
 
     /// The indices of the records that may be in use (isInUse); every other record is
