@@ -245,6 +245,77 @@ import Testing
         #expect(w.bytes() == before)
     }
 
+    // MARK: The table, streamed
+
+    /// What the whole-keystore path prints for `list ARGS` without --json: load()
+    /// (usage merged), newest first, filtered, the cells as that path made them, then
+    /// ListCommand.table (on a terminal, coloured unless NO_COLOR) or tabSeparated.
+    func tableModel(_ w: World, keep: (KeyRecord, KeyStatus) -> Bool) throws -> String {
+        let records = ListCommand.newestFirst(try KeystoreFile(path: w.keystore).load().keys).filter { keep($0, $0.status(at: Self.now)) }
+        guard !records.isEmpty else { return "" }
+        let rows = records.map { r -> [String] in
+            [
+                r.id, Redaction.shown(r.name), r.environment.rawValue, r.permissions.names.joined(separator: ","), r.status(at: Self.now).rawValue,
+                RFC3339.format(r.createdAt), r.expiresAt.map(RFC3339.format) ?? "never", r.lastUsedAt.map(RFC3339.format) ?? "never",
+            ]
+        }
+        return w.terminal ? ListCommand.table(rows, color: w.environment["NO_COLOR"] == nil) : ListCommand.tabSeparated(rows)
+    }
+
+    /// Checks every filter, on a terminal (coloured and not) and into a pipe, in
+    /// the default window and small ones, against the whole-keystore path.
+    func expectTableSameAsModel(_ w: World, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for (terminal, noColor) in [(false, false), (true, false), (true, true)] {
+            w.terminal = terminal
+            w.environment["NO_COLOR"] = noColor ? "1" : nil
+            w.environment["TERM"] = "xterm"
+            for window in [4 << 20, 4096, 1500] {
+                w.system.listWindowSize = window
+                for (arguments, keep) in Self.filters {
+                    let r = w.run(["list"] + arguments)
+                    #expect(r.status == 0, "\(arguments): \(r.stderr)", sourceLocation: sourceLocation)
+                    let expected = try tableModel(w, keep: keep)
+                    #expect(
+                        r.stdout == expected, "list \(arguments) (terminal \(terminal), window \(window)) differs from the model",
+                        sourceLocation: sourceLocation)
+                    #expect(r.stdout.isEmpty == r.stderr.contains("no keys"), sourceLocation: sourceLocation)
+                }
+            }
+        }
+        w.terminal = false
+        w.environment = [:]
+        w.system.listWindowSize = SystemSeam().listWindowSize
+    }
+
+    /// The same fixtures as the --json differential: every field shape, unicode and
+    /// wide names (the widths), out of time order, usage newer and older, a keystore
+    /// not laid out by keyctl (the whole-keystore path), version 1 files, and none.
+    @Test(arguments: [1, 2])
+    func theStreamedTableIsTheWholeKeystoresByteForByte(seed: UInt64) throws {
+        print("ListStreamTests table seed \(seed)")
+        let (keystore, stamps) = Self.keystore(seed: seed, count: 300)
+        let w = try world(keystore, stamps: stamps)
+        #expect(try Self.takesWindowedWay(w.keystore, window: 4 << 20))
+        try expectTableSameAsModel(w)
+    }
+
+    @Test func theTableOfOtherKeystoresIsTheWholeKeystoresToo() throws {
+        var (keystore, stamps) = Self.keystore(seed: 4, count: 40)
+        keystore.keys.reverse()
+        let w = try world(keystore, stamps: stamps)
+        try expectTableSameAsModel(w)
+        let object = try JSONSerialization.jsonObject(with: Data(try #require(w.bytes())))
+        w.write(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]), as: UTF8.self))
+        try expectTableSameAsModel(w)
+        for fixture in ["basic", "lifecycle", "rotated", "unicode", "empty"] {
+            w.write(String(decoding: try Repository.bytes("Tests/Fixtures/v1/\(fixture).json"), as: UTF8.self))
+            try expectTableSameAsModel(w)
+        }
+        let empty = try world(Keystore(prefix: "ls", maxKeys: 10, keys: []), stamps: [])
+        let r = empty.run(["list"])
+        #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.contains("no keys yet"))
+    }
+
     // MARK: A keystore edited in place while list runs
 
     /// Writes `bytes` over the keystore at `offset`, in place (same inode, no rename).

@@ -6,27 +6,39 @@ enum ListCommand {
             try ListStream.printJSON(inv, filter: filter)
             return 0
         }
+        // Streamed as well when the file is in keyctl's layout (ListStream.printRows);
+        // else the whole keystore is loaded. The same rows either way.
+        if let counts = try ListStream.printRows(inv, filter: filter) {
+            if counts.kept == 0 { noMatch(options, inv, records: counts.records, anyRevoked: counts.anyRevoked) }
+            return 0
+        }
         let now = inv.now
         let keystore = try inv.keystoreFile().load()
         let records = newestFirst(keystore.keys).filter { filter.keeps($0) != nil }
         guard !records.isEmpty else {
-            let hidden = options.statuses == nil && !options.all && keystore.keys.contains { $0.status(at: now) == .revoked }
-            inv.context.notice(
-                keystore.keys.isEmpty
-                    ? "no keys yet; make one with 'keyctl create NAME'"
-                    : hidden ? "no keys match; revoked keys are left out (see 'keyctl list --all')" : "no keys match")
+            noMatch(options, inv, records: keystore.keys.count, anyRevoked: keystore.keys.contains { $0.status(at: now) == .revoked })
             return 0
         }
-        let color = inv.context.useColor
-        let rows = records.map { r -> [String] in
-            let status = r.status(at: now)
-            return [
-                r.id, Redaction.shown(r.name), r.environment.rawValue, r.permissions.names.joined(separator: ","), status.rawValue,
-                RFC3339.format(r.createdAt), inv.time(r.expiresAt, none: "never"), inv.time(r.lastUsedAt, none: "never"),
-            ]
-        }
-        try inv.output(inv.context.stdoutIsTerminal ? table(rows, color: color) : tabSeparated(rows))
+        let rows = records.map { row($0, status: $0.status(at: now), inv) }
+        try inv.output(inv.context.stdoutIsTerminal ? table(rows, color: inv.context.useColor) : tabSeparated(rows))
         return 0
+    }
+
+    /// The notice when no key is listed.
+    static func noMatch(_ options: ListOptions, _ inv: Invocation, records: Int, anyRevoked: Bool) {
+        let hidden = options.statuses == nil && !options.all && anyRevoked
+        inv.context.notice(
+            records == 0
+                ? "no keys yet; make one with 'keyctl create NAME'"
+                : hidden ? "no keys match; revoked keys are left out (see 'keyctl list --all')" : "no keys match")
+    }
+
+    /// One key's cells, in the header's order.
+    static func row(_ r: KeyRecord, status: KeyStatus, _ inv: Invocation) -> [String] {
+        [
+            r.id, Redaction.shown(r.name), r.environment.rawValue, r.permissions.names.joined(separator: ","), status.rawValue,
+            RFC3339.format(r.createdAt), inv.time(r.expiresAt, none: "never"), inv.time(r.lastUsedAt, none: "never"),
+        ]
     }
 
     static let header = ["ID", "NAME", "ENV", "PERMISSIONS", "STATUS", "CREATED", "EXPIRES", "LAST USED"]
@@ -39,16 +51,20 @@ enum ListCommand {
             for (i, cell) in row.enumerated() { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
         }
         var text = ""
-        for (rowIndex, row) in ([header] + rows).enumerated() {
-            for (i, cell) in row.enumerated() {
-                var shown = cell
-                if color && rowIndex > 0 && i == 4, let status = KeyStatus(rawValue: cell) { shown = paint(cell, status) }
-                text += shown
-                if i < row.count - 1 { text += String(repeating: " ", count: widths[i] - DisplayWidth.of(cell) + 2) }
-            }
-            text += "\n"
-        }
+        for (rowIndex, row) in ([header] + rows).enumerated() { tableLine(row, widths: widths, color: color && rowIndex > 0, to: &text) }
         return text
+    }
+
+    /// One line of the table: each cell padded to its column's width and two spaces,
+    /// the status coloured when `color`.
+    static func tableLine(_ row: [String], widths: [Int], color: Bool, to text: inout String) {
+        for (i, cell) in row.enumerated() {
+            var shown = cell
+            if color && i == 4, let status = KeyStatus(rawValue: cell) { shown = paint(cell, status) }
+            text += shown
+            if i < row.count - 1 { text += String(repeating: " ", count: widths[i] - DisplayWidth.of(cell) + 2) }
+        }
+        text += "\n"
     }
 
     /// For a pipe: the same columns separated by tabs, one key a line, no header, no

@@ -289,63 +289,160 @@ enum ListStream {
     /// seen before the first flush, else with stdout cut short, an array without its
     /// `]` (never a whole JSON document).
     static func printWindowed(_ inv: Invocation, _ checked: Checked, _ window: inout Window, filter: ListFilter, opened: stat) throws {
-        let order = try newestFirstOrder(checked, &window)
         let usage = inv.usage.times { try? inv.keystoreFile().usageFile() }
-        var out = OutputBuffer(capacity: flushSize + longestRecord * 2)
-        defer { out.free() }
+        var out = Output(window, opened: opened)
+        defer { out.buffer.free() }
+        let file = window.file
         let writer = RecordWriter(version: checked.version, now: inv.now, usage: usage)
-        out.append("[")
+        out.buffer.append("[")
         var first = true
-        // Nothing to compare when nothing is read again.
-        var timesCompared = window.size <= window.capacity
-        let count = checked.offsets.count
         try RecordSchema.steps.withUnsafeBufferPointer { steps in
-            for k in 0..<count {
-                let i = order.map { Int($0[k]) } ?? count - 1 - k
-                let from = checked.start(of: i), to = checked.end(of: i)
-                if from < window.start || to > window.end {
-                    // Backwards in windows when the file is in time order; else just the record.
-                    let low = order == nil ? max(0, to - window.capacity) : from
-                    try window.load(min(low, from), to)
-                }
-                let base = UnsafePointer(window.buffer)
-                guard ByteHash.wide(base + (from - window.start), to - from) == checked.hashes[i] else { throw changed(window.file) }
+            try forEachNewestFirst(checked, &window) { i, base, start, end in
                 if !checked.isGeneral(i) {
                     guard
                         let written = writer.write(
-                            base: base, start: from - window.start, end: to - window.start, steps: steps, filter: filter, to: &out,
-                            comma: !first)
-                    else { throw changed(window.file) }
-                    guard written else { continue }
+                            base: base, start: start, end: end, steps: steps, filter: filter, to: &out.buffer, comma: !first)
+                    else { throw changed(file) }
+                    guard written else { return }
                 } else {
                     // A record the general reader took: built, and printed as every record is.
-                    guard let (record, end) = generalRecord(base, from: from - window.start, to: to - window.start), end == to - window.start
-                    else { throw changed(window.file) }
-                    guard filter.keeps(record) != nil else { continue }
+                    guard let (record, recordEnd) = generalRecord(base, from: start, to: end), recordEnd == end else { throw changed(file) }
+                    guard filter.keeps(record) != nil else { return }
                     var w = JSONWriter(capacity: 512)
                     if !first { w.raw(",") }
                     inv.writeRecord(record, to: &w)
-                    out.reserve(w.bytes.count)
-                    out.append(w.bytes)
+                    out.buffer.reserve(w.bytes.count)
+                    out.buffer.append(w.bytes)
                 }
                 first = false
-                if out.count >= flushSize {
-                    if !timesCompared { try unchanged(window, since: opened) }
-                    timesCompared = true
-                    try out.flush(inv)
-                }
+                try out.flushIfFull(inv)
             }
         }
-        out.append("]\n")
-        if !timesCompared { try unchanged(window, since: opened) }
+        out.buffer.append("]\n")
         try out.flush(inv)
+    }
+
+    /// Visits the checked records newest first: `body(i, base, start, end)` with record
+    /// `i` in `base[start..<end]`, its bytes the ones checked (else "changed while it
+    /// was read"). Backwards through the windows when the file is in time order.
+    static func forEachNewestFirst(
+        _ checked: Checked, _ window: inout Window, _ body: (Int, UnsafePointer<UInt8>, Int, Int) throws -> Void
+    ) throws {
+        let order = try newestFirstOrder(checked, &window)
+        let count = checked.offsets.count
+        for k in 0..<count {
+            let i = order.map { Int($0[k]) } ?? count - 1 - k
+            let from = checked.start(of: i), to = checked.end(of: i)
+            if from < window.start || to > window.end {
+                // Backwards in windows when the file is in time order; else just the record.
+                let low = order == nil ? max(0, to - window.capacity) : from
+                try window.load(min(low, from), to)
+            }
+            let base = UnsafePointer(window.buffer)
+            guard ByteHash.wide(base + (from - window.start), to - from) == checked.hashes[i] else { throw changed(window.file) }
+            try body(i, base, from - window.start, to - window.start)
+        }
+    }
+
+    /// Output through a buffer. Before its first byte goes out the file's size and
+    /// times are compared with those it had when opened, unless it is all in the window
+    /// (nothing is read again).
+    struct Output {
+        var buffer = OutputBuffer(capacity: flushSize + longestRecord * 2)
+        var timesCompared: Bool
+        let opened: stat
+        /// The window's file (its descriptor), not its bytes.
+        let window: Window
+
+        init(_ window: Window, opened: stat) {
+            timesCompared = window.size <= window.capacity
+            self.opened = opened
+            self.window = window
+        }
+
+        mutating func flushIfFull(_ inv: Invocation) throws {
+            if buffer.count >= flushSize { try flush(inv) }
+        }
+
+        mutating func flush(_ inv: Invocation) throws {
+            if !timesCompared { try unchanged(window, since: opened) }
+            timesCompared = true
+            try buffer.flush(inv)
+        }
+    }
+
+    // MARK: The table, streamed
+
+    /// `list` without --json, the windowed way: the rows ListCommand.run prints, a
+    /// record at a time, never the whole keystore in memory. On a terminal the
+    /// columns' widths depend on every row: a first pass takes the widths and a
+    /// second prints; into a pipe (tabs, no padding) one pass prints. Nil, with
+    /// nothing printed, when the file is not in keyctl's layout (the caller loads it).
+    static func printRows(_ inv: Invocation, filter: ListFilter) throws -> (records: Int, kept: Int, anyRevoked: Bool)? {
+        let file = try inv.keystoreFile()
+        guard let (fd, st) = try file.openForReading() else { throw file.notFound() }
+        defer { close(fd) }
+        let size = Int(st.st_size)
+        guard size > 0, size < Int(Checked.generalMark) else { return nil }
+        var window = try Window(fd: fd, size: size, capacity: min(file.system.listWindowSize, size), file: file)
+        defer { window.free() }
+        guard let checked = try checkWindowed(&window) else { return nil }
+        try file.system.faultInjection?("list checked")
+        let usage = inv.usage.times { try? inv.keystoreFile().usageFile() }
+        let now = inv.now
+        let isTable = inv.context.stdoutIsTerminal
+        var out = Output(window, opened: st)
+        defer { out.buffer.free() }
+        var widths = ListCommand.header.map(DisplayWidth.of)
+        var kept = 0
+        var anyRevoked = false
+        /// Each kept record's row, in order.
+        func rows(_ body: ([String]) throws -> Void) throws {
+            try forEachNewestFirst(checked, &window) { _, base, start, end in
+                var record: KeyRecord
+                do throws(KeystoreFault) {
+                    record = try KeystoreCodec.decodeRecord(UnsafeBufferPointer(start: base + start, count: end - start))
+                } catch {
+                    throw changed(file)  // its bytes are the ones checked: cannot happen
+                }
+                record.lastUsedAt = record.lastUsed(merging: usage)
+                let status = record.status(at: now)
+                if status == .revoked { anyRevoked = true }
+                guard filter.keeps(record) != nil else { return }
+                try body(ListCommand.row(record, status: status, inv))
+            }
+        }
+        try rows { row in
+            kept += 1
+            if isTable {
+                for (i, cell) in row.enumerated() { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
+            } else {
+                out.buffer.append(Array(ListCommand.tabSeparated([row]).utf8))
+                try out.flushIfFull(inv)
+            }
+        }
+        if isTable && kept > 0 {
+            let color = inv.context.useColor
+            var line = ""
+            ListCommand.tableLine(ListCommand.header, widths: widths, color: false, to: &line)
+            out.buffer.append(Array(line.utf8))
+            try rows { row in
+                line = ""
+                ListCommand.tableLine(row, widths: widths, color: color, to: &line)
+                out.buffer.reserve(line.utf8.count)
+                out.buffer.append(Array(line.utf8))
+                try out.flushIfFull(inv)
+            }
+        }
+        if kept > 0 { try out.flush(inv) }
+        return (checked.offsets.count, kept, anyRevoked)
     }
 
     /// Throws "changed while it was read" unless the file has the size and the times
     /// it had when opened. (A write through a shared mapping, or one within the file
     /// system's timestamp granularity, may leave them alone: the records' hashes
     /// still see it, when the record is printed.)
-    static func unchanged(_ window: Window, since opened: stat) throws {
+    static func unchanged(_ window: Window, since opened: stat) throws(KeyCtlError) {
         guard let now = window.file.system.status(of: window.fd, path: window.file.path), now.st_size == opened.st_size,
             now.st_mtim.tv_sec == opened.st_mtim.tv_sec, now.st_mtim.tv_nsec == opened.st_mtim.tv_nsec,
             now.st_ctim.tv_sec == opened.st_ctim.tv_sec, now.st_ctim.tv_nsec == opened.st_ctim.tv_nsec
