@@ -106,7 +106,7 @@ extension ValueType where Value == Int {
 extension ValueType where Value: Choice {
     /// One of the enum's raw values; the choices come from the enum itself.
     static func choice(_ metavar: String, _ type: Value.Type = Value.self) -> ValueType {
-        let choices = Value.allCases.map(\.rawValue)
+        let choices = Value.allCases.map { $0.rawValue }
         return ValueType(metavar: metavar, choices: choices) { word, label in
             guard let value = Value(rawValue: word) else { throw invalidChoice(word, label, choices) }
             return value
@@ -130,7 +130,7 @@ func invalidChoice(_ word: String, _ label: String, _ choices: [String]) -> BadV
 /// match a usage form to it. Making one instantiates the key path and its generic
 /// types at run time, which cost more than the rest of keyctl's start-up; a command
 /// line that gives no option of the command makes none (StartupTests).
-public struct Option<Options: CommandOptions>: Sendable {
+public struct Option<Options>: Sendable {
     public let spec: OptionSpec
     let keyPath: @Sendable () -> PartialKeyPath<Options>
     let store: @Sendable (inout Options, String, String) throws -> Void
@@ -161,7 +161,7 @@ public struct Option<Options: CommandOptions>: Sendable {
         _ name: String, _ keyPath: @autoclosure @escaping @Sendable () -> WritableKeyPath<Options, [Element]?>, metavar: String = "LIST",
         help: String
     ) -> Option {
-        let choices = Element.allCases.map(\.rawValue)
+        let choices = Element.allCases.map { $0.rawValue }
         let spec = OptionSpec(name, value: metavar, values: choices, isList: true, help: help)
         return Option(spec: spec, keyPath: keyPath) { options, word, label in
             let path = keyPath()
@@ -180,7 +180,7 @@ public struct Option<Options: CommandOptions>: Sendable {
 
 /// One positional argument in the table, bound to a property of `Options` (its key
 /// path made only when used, as for `Option`).
-public struct Argument<Options: CommandOptions>: Sendable {
+public struct Argument<Options>: Sendable {
     public let spec: ArgumentSpec
     let keyPath: @Sendable () -> PartialKeyPath<Options>
     let store: @Sendable (inout Options, String) throws -> Void
@@ -216,7 +216,7 @@ public struct Argument<Options: CommandOptions>: Sendable {
 }
 
 /// One element of a usage line, naming options and arguments by key path.
-public enum Usage<Options: CommandOptions> {
+public enum Usage<Options> {
     /// An argument, required or optional as the table says.
     case argument(PartialKeyPath<Options>)
     /// `[--opt VALUE]`.
@@ -284,8 +284,8 @@ extension CommandSpec {
             return result
         }
         return CommandSpec(
-            name: name, summary: summary, discussion: discussion, arguments: arguments.map(\.spec),
-            options: options.map(\.spec), makeForms: erasedForms,
+            name: name, summary: summary, discussion: discussion, arguments: arguments.map { $0.spec },
+            options: options.map { $0.spec }, makeForms: erasedForms,
             decode: { try decode($0) },
             execute: { parsed, invocation in try run(try decode(parsed), invocation) })
     }
