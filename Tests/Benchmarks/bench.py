@@ -181,6 +181,7 @@ def main():
     small, large = SIZES[0], SIZES[-1]
 
     # ------------------------------------------------------------ start-up
+    os.sync()  # the keystores just generated are written back before anything is timed
     r = interleave([Row("version", [keyctl, "--version"]), Row("trivial", [trivial])], STARTUP_ROUNDS)
     record("keyctl --version", "/ trivial static Swift program", median_ms(r["version"]) / median_ms(r["trivial"]), "<= 1.15",
            note="%.2f ms vs %.2f ms" % (median_ms(r["version"]), median_ms(r["trivial"])))
@@ -254,6 +255,12 @@ def main():
     record("%s on %d records, peak memory" % (" ".join(args), large), "MiB", peak_kib(r["list"]) / 1024, "<= 64", "MiB")
 
     # ------------------------------------------------------------ gateway loop
+    # The writes above leave gigabytes for the kernel to write back (21 rounds of six
+    # copies of the largest keystore); flushed now, so the loop's tail measures verify,
+    # not that writeback.
+    for n in SIZES[1:]:
+        shutil.rmtree(os.path.join(work, "w%d" % n), ignore_errors=True)
+    os.sync()
     gateway(keyctl, htpasswd, work, secrets, k10, record)
 
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -307,7 +314,9 @@ def gateway(keyctl, htpasswd, work, secrets, k10, record):
     label = "gateway loop %.0f s, %d verifies" % (LOOP_SECONDS, len(kt))
     record(label, "keystore rewrites by verify", rewrites, "0", "")
     record(label, "bytes appended to PATH.usage", usage, "a few hundred per stamp", "bytes", note="%d stamps" % (usage // 32))
-    record(label, "p99 / median", p99 / p50, "<= 1.5", note="p50 %.2f ms, p99 %.2f ms" % (p50 * 1000, p99 * 1000))
+    hp99 = ht_times[int(len(ht_times) * 0.99) - 1 if len(ht_times) > 1 else 0]
+    record(label, "p99 / median", p99 / p50, "<= 1.5", note="p50 %.2f ms, p99 %.2f ms; htpasswd -vi's p99 / median in the same loop %.2f"
+           % (p50 * 1000, p99 * 1000, hp99 / statistics.median(ht_times)))
     record(label, "median / htpasswd -vi's median", p50 / statistics.median(ht_times), "<= 1.0",
            note="htpasswd p50 %.2f ms" % (statistics.median(ht_times) * 1000))
 
