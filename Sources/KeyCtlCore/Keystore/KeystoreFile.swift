@@ -310,11 +310,8 @@ public struct KeystoreFile {
 
     /// Runs `body` on the file's bytes: mapped, or read if it cannot be mapped.
     func withContents<T>(_ fd: Int32, size: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
-        guard size > 0, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), map != MAP_FAILED else {
-            return try readAll(fd, sizeHint: size).withUnsafeBufferPointer(body)
-        }
-        defer { munmap(map, size) }
-        return try body(UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size))
+        let bytes = try contents(fd, size: size)
+        return try withExtendedLifetime(bytes) { try body(bytes.buffer) }
     }
 
     // MARK: verify's lookup
