@@ -159,6 +159,7 @@ import Testing
             // Read from the bytes in place: rotated records with an earlier expiry included.
             #expect(keys.indices.map { keys.revokedSince(at: $0) } == history.keys.all.map(\.revokedSince))
             #expect(history.keys.all.contains { $0.revokedSince != $0.revokedAt })
+            #expect(keys.storedRecordsBuilt == 0)
             // A stored record reads as the record it is.
             #expect(keys.all == history.keys.all)
             keystore.keys.append(

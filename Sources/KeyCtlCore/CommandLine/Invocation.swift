@@ -158,7 +158,8 @@ public struct Invocation {
     /// Finds a KEY argument; NOT_FOUND says how to find the right one.
     func resolve(_ reference: String, in keystore: Keystore) throws -> Int {
         if let i = keystore.index(of: reference) { return i }
-        let shadowed = keystore.keys.contains { $0.name == reference }
+        // Any record of that name, read in place: no revoked record kept as bytes is built.
+        let shadowed = keystore.keys.contains(named: reference)
         let hint =
             shadowed
             ? "no key in use has that name; a revoked or retiring key is addressed by its id (see 'keyctl list')"

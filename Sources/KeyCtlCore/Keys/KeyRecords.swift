@@ -15,10 +15,11 @@
 // never due for rotation (active or expired only). The clock does not matter: a record
 // whose revoked_at is still ahead (retiring) is built when revoke or rotate reads it,
 // and answers its status from its fields as any record does. The hot paths of a write
-// (names, the in-use count, an id, what changed, the splice, the audit entry) go
-// through `inUseIndices`, `index(ofID:)`, `hasSameID` and `isSame` below and so never
-// build a stored record; anything else that reads one (prune's choice, a reader of a
-// record named by id, a full encode) builds it and gets the right answer.
+// (names, the in-use count, an id, what changed, the splice, the audit entry, and
+// NOT_FOUND's hint) go through `inUseIndices`, `index(ofID:)`, `hasSameID`, `isSame`
+// and `contains(named:)` below and so never build a stored record; anything else
+// that reads one (prune's choice, a reader of a record named by id, a full encode)
+// builds it and gets the right answer.
 //
 // On 100,000 records (most revoked, as a keystore with years of history is) a write
 // so holds 16 bytes per record besides the mapping, instead of a KeyRecord (about 200
@@ -35,6 +36,10 @@
 final class KeystoreBytes: @unchecked Sendable {
     let buffer: UnsafeBufferPointer<UInt8>
     private let mapped: Bool
+    /// How many times a record kept in these bytes was built (KeyRecords.record(stored:)):
+    /// how tests see that a path builds none. Records are built on one thread only (the
+    /// concurrent readers read bytes), so a plain count.
+    var recordsBuilt = 0
 
     /// Takes over a mapping of `count` bytes at `base`.
     init(mapping base: UnsafeRawPointer, count: Int) {
@@ -277,6 +282,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     static let idOffset = 7
 
     private func record(stored slot: Slot) -> KeyRecord {
+        file!.recordsBuilt += 1
         let bytes = UnsafeBufferPointer(rebasing: file!.buffer[Int(slot.offset)..<Int(slot.offset + slot.length)])
         guard let record = try? KeystoreCodec.decodeRecord(bytes) else {
             preconditionFailure("a record the canonical scanner took is one decodeRecord takes")
@@ -323,6 +329,9 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     /// Whether element i is kept as its bytes (for tests).
     func isStored(_ i: Int) -> Bool { slots?[i].isStored ?? false }
 
+    /// How many times a stored record was built so far, by any copy of these records (for tests).
+    var storedRecordsBuilt: Int { file?.recordsBuilt ?? 0 }
+
     /// When element i stops (or stopped) verifying for good (KeyRecord.revokedSince),
     /// without building a stored record.
     public func revokedSince(at i: Int) -> Timestamp? {
@@ -366,6 +375,44 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
                 return built[Int(slot.offset)].id == String(decoding: wanted, as: UTF8.self)
             }
         }
+    }
+
+    /// Whether a record of any status is named `name`, compared as `KeyRecord.name ==
+    /// name` compares (as Strings: canonically equivalent spellings are one name),
+    /// without building a stored record: its name is read in place, right after its id
+    /// (`storedID`), as the reader reads a string. Two ASCII names without escapes are
+    /// equal only byte for byte; anything else (an escape, a byte beyond ASCII on
+    /// either side, "K" and the Kelvin sign being one name) is compared as Strings.
+    /// A stored record whose name does not follow its id as keyctl writes it is built.
+    public func contains(named name: String) -> Bool {
+        guard let slots else { return built.contains { $0.name == name } }
+        let wanted = Array(name.utf8)
+        let ascii = wanted.allSatisfy { $0 < 0x80 }
+        return slots.contains { slot in
+            guard slot.isStored else { return built[Int(slot.offset)].name == name }
+            guard let (reader, token) = storedName(slot) else { return record(stored: slot).name == name }
+            if ascii && !token.hasEscapes {
+                let have = UnsafeBufferPointer(rebasing: reader.bytes[token.range])
+                if have.count == wanted.count && memcmp(have.baseAddress!, wanted, have.count) == 0 { return true }
+                if have.allSatisfy({ $0 < 0x80 }) { return false }
+            }
+            return reader.text(token) == name
+        }
+    }
+
+    /// A stored record's name as a string token of its bytes, when `,"name":` follows
+    /// its id as keyctl writes it (RecordSchema's order); else nil.
+    private func storedName(_ slot: Slot) -> (JSONReader, JSONStringToken)? {
+        guard RecordSchema.nameSlot == RecordSchema.idSlot + 1 else { return nil }
+        let record = UnsafeBufferPointer(rebasing: file!.buffer[Int(slot.offset)..<Int(slot.offset + slot.length)])
+        let id = storedID(slot)
+        // After the id and its closing quote.
+        var scanner = CanonicalScanner(base: record.baseAddress!, end: record.count, p: Self.idOffset + id.count + 1)
+        guard scanner.literal(RecordSchema.steps[RecordSchema.nameSlot].literal) else { return nil }
+        var reader = JSONReader(record)
+        reader.seek(to: scanner.p)
+        guard let token = try? reader.string() else { return nil }
+        return (reader, token)
     }
 
     /// Whether element i here and element j of `other` are the same record as kept in
