@@ -38,8 +38,11 @@ public struct SystemSeam {
     /// A write keeps revoked records as their bytes (KeyRecords.swift); off only in
     /// the differential tests, whose reference write builds every record.
     public var keepsRevokedAsBytes = true
-    /// Called between the steps of a keystore write ("written", "synced", "renamed");
-    /// a throw there is a failure of that step.
+    /// Called at named points where a test makes something go wrong: between the steps
+    /// of a keystore write ("written", "synced", "renamed"), where a throw is a failure
+    /// of that step; and in `list`, after it checked the keystore and before it reads
+    /// the records again to print them ("list checked", ListStream.swift), where tests
+    /// edit the file in place (a throw there fails the list before any output).
     public var faultInjection: ((String) throws -> Void)?
     /// Sees (and may change) every status keyctl takes of a file it checks, keyed by
     /// path: how a test makes a file look as if another user owned it, without root.
