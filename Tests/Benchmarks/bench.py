@@ -269,7 +269,8 @@ def main():
 
 def gateway(keyctl, htpasswd, work, secrets, k10, record):
     """A fresh process per verify, 10 live keys round robin, 10,000 revoked records;
-    htpasswd -vi on 10,010 entries interleaved in the same loop."""
+    htpasswd -vi on 10,010 entries and /bin/true interleaved in the same loop (true's
+    own p99 / median is the tail process creation alone has on this machine)."""
     d = os.path.join(work, "gateway")
     os.makedirs(d, mode=0o700, exist_ok=True)
     store = os.path.join(d, "keystore.json")
@@ -290,7 +291,8 @@ def gateway(keyctl, htpasswd, work, secrets, k10, record):
     st0 = os.stat(store)
     written0 = os.path.getsize(store + ".usage") if os.path.exists(store + ".usage") else 0
     rewrites, last = 0, (st0.st_ino, st0.st_mtime_ns)
-    kt, ht_times = [], []
+    kt, ht_times, true_times = [], [], []
+    true = shutil.which("true")
     end = time.monotonic() + LOOP_SECONDS
     i = 0
     while time.monotonic() < end:
@@ -302,6 +304,8 @@ def gateway(keyctl, htpasswd, work, secrets, k10, record):
         if code != 0:
             sys.exit("benchmark: gateway htpasswd failed (%d)" % code)
         ht_times.append(t)
+        t, _, code = run([true], keyfiles[i % 10])
+        true_times.append(t)
         st = os.stat(store)
         if (st.st_ino, st.st_mtime_ns) != last:
             rewrites += 1
@@ -314,9 +318,12 @@ def gateway(keyctl, htpasswd, work, secrets, k10, record):
     label = "gateway loop %.0f s, %d verifies" % (LOOP_SECONDS, len(kt))
     record(label, "keystore rewrites by verify", rewrites, "0", "")
     record(label, "bytes appended to PATH.usage", usage, "a few hundred per stamp", "bytes", note="%d stamps" % (usage // 32))
-    hp99 = ht_times[int(len(ht_times) * 0.99) - 1 if len(ht_times) > 1 else 0]
-    record(label, "p99 / median", p99 / p50, "<= 1.5", note="p50 %.2f ms, p99 %.2f ms; htpasswd -vi's p99 / median in the same loop %.2f"
-           % (p50 * 1000, p99 * 1000, hp99 / statistics.median(ht_times)))
+    def tail(times):
+        times = sorted(times)
+        return times[int(len(times) * 0.99) - 1 if len(times) > 1 else 0] / statistics.median(times)
+    record(label, "p99 / median", p99 / p50, "<= 1.5",
+           note="p50 %.2f ms, p99 %.2f ms; p99 / median in the same loop: htpasswd -vi %.2f, /bin/true %.2f"
+           % (p50 * 1000, p99 * 1000, tail(ht_times), tail(true_times)))
     record(label, "median / htpasswd -vi's median", p50 / statistics.median(ht_times), "<= 1.0",
            note="htpasswd p50 %.2f ms" % (statistics.median(ht_times) * 1000))
 
