@@ -59,8 +59,11 @@ class Row:
 
 
 def interleave(rows, rounds=ROUNDS):
-    for _ in range(rounds):
-        for row in rows:
+    """Runs every row once a round, the order rotated by one each round, so that no row
+    always follows the same one: what a command leaves behind (a 367 MiB file freed and
+    rewritten, say) lands on every row in turn, not always on the next."""
+    for k in range(rounds):
+        for row in rows[k % len(rows):] + rows[:k % len(rows)]:
             if row.prepare:
                 row.prepare()
             t, rss, code = run(row.argv, row.stdin)
