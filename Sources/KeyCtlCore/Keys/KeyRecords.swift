@@ -281,10 +281,19 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     /// Where a canonical record's id starts: after `{"id":"`.
     static let idOffset = 7
 
+    /// A stored record's bytes in the file.
+    private func bytes(of slot: Slot) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: file!.buffer[Int(slot.offset)..<Int(slot.offset + slot.length)])
+    }
+
+    /// Two byte runs hold the same bytes.
+    private static func equalBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+    }
+
     private func record(stored slot: Slot) -> KeyRecord {
         file!.recordsBuilt += 1
-        let bytes = UnsafeBufferPointer(rebasing: file!.buffer[Int(slot.offset)..<Int(slot.offset + slot.length)])
-        guard let record = try? KeystoreCodec.decodeRecord(bytes) else {
+        guard let record = try? KeystoreCodec.decodeRecord(bytes(of: slot)) else {
             preconditionFailure("a record the canonical scanner took is one decodeRecord takes")
         }
         return record
@@ -368,10 +377,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
         return id.withUTF8 { wanted in
             slots.indices.first { i in
                 let slot = slots[i]
-                if slot.isStored {
-                    let have = storedID(slot)
-                    return have.count == wanted.count && memcmp(have.baseAddress!, wanted.baseAddress!, have.count) == 0
-                }
+                if slot.isStored { return Self.equalBytes(storedID(slot), wanted) }
                 return built[Int(slot.offset)].id == String(decoding: wanted, as: UTF8.self)
             }
         }
@@ -393,7 +399,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
             guard let (reader, token) = storedName(slot) else { return record(stored: slot).name == name }
             if ascii && !token.hasEscapes {
                 let have = UnsafeBufferPointer(rebasing: reader.bytes[token.range])
-                if have.count == wanted.count && memcmp(have.baseAddress!, wanted, have.count) == 0 { return true }
+                if wanted.withUnsafeBufferPointer({ Self.equalBytes(have, $0) }) { return true }
                 if have.allSatisfy({ $0 < 0x80 }) { return false }
             }
             return reader.text(token) == name
@@ -404,7 +410,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
     /// its id as keyctl writes it (RecordSchema's order); else nil.
     private func storedName(_ slot: Slot) -> (JSONReader, JSONStringToken)? {
         guard RecordSchema.nameSlot == RecordSchema.idSlot + 1 else { return nil }
-        let record = UnsafeBufferPointer(rebasing: file!.buffer[Int(slot.offset)..<Int(slot.offset + slot.length)])
+        let record = bytes(of: slot)
         let id = storedID(slot)
         // After the id and its closing quote.
         var scanner = CanonicalScanner(base: record.baseAddress!, end: record.count, p: Self.idOffset + id.count + 1)
@@ -429,7 +435,7 @@ public struct KeyRecords: RandomAccessCollection, MutableCollection, RangeReplac
         let a = slots.flatMap { $0[i].isStored ? storedID($0[i]) : nil }
         let b = other.slots.flatMap { $0[j].isStored ? other.storedID($0[j]) : nil }
         switch (a, b) {
-        case (let a?, let b?): return a.count == b.count && memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+        case (let a?, let b?): return Self.equalBytes(a, b)
         case (let a?, nil): return String(decoding: a, as: UTF8.self) == other[j].id
         case (nil, let b?): return self[i].id == String(decoding: b, as: UTF8.self)
         case (nil, nil): return self[i].id == other[j].id
